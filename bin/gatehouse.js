@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry point for the `gatehouse` command. Runs the compiled build when present (npm run build),
-// otherwise the TypeScript sources through tsx, so a fresh clone works after `npm ci`.
+// Entry point for the `gatehouse` command: the compiled build when present (`npm run build`),
+// otherwise the TypeScript sources through tsx, so a fresh clone works right after `npm ci`.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -10,7 +10,7 @@ const built = join(root, 'dist', 'main.js');
 if (existsSync(built)) {
   await import(pathToFileURL(built).href);
 } else {
-  const { register } = await import('node:module');
-  register('tsx/esm', pathToFileURL('./'));
+  const { register } = await import('tsx/esm/api');
+  register();
   await import(pathToFileURL(join(root, 'src', 'main.ts')).href);
 }

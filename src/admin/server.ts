@@ -1,0 +1,68 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { parseHostPort } from '../upstream/cluster.ts';
+import { redactConfig } from '../config/redact.ts';
+import type { Generation } from '../runtime/generation.ts';
+import { dashboardHtml } from './dashboard.ts';
+
+// The admin HTTP API (SPEC Health and lifecycle): probes, effective config, clusters, dashboard.
+// fastify serves it: it is off the hot path, and its routing and JSON serialisation are what we want.
+
+export interface AdminState {
+  readonly current: Generation | null;
+  readonly ready: boolean;
+  readonly draining: boolean;
+  readonly inflight: number;
+  readonly lastReloadError: string[] | null;
+}
+
+export interface AdminServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function isLoopback(addr: string | undefined): boolean {
+  return !!addr && (addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.'));
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  if (!header?.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice(7));
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+export function buildAdmin(state: AdminState, token: string | undefined): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 1024 });
+  app.addHook('onRequest', async (req, reply) => {
+    // The admin token, when set, is required from anywhere but loopback.
+    if (token && !isLoopback(req.socket.remoteAddress) && !tokenMatches(req.headers.authorization, token)) {
+      return reply.code(401).header('www-authenticate', 'Bearer realm="gatehouse-admin"').send({ error: 'unauthenticated' });
+    }
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = state.ready;
+    return reply.code(ready ? 200 : 503).send({ ready, draining: state.draining, version: state.current?.version ?? null });
+  });
+  app.get('/config', async () => {
+    const gen = state.current;
+    return { version: gen?.version ?? null, lastReloadError: state.lastReloadError, config: gen ? redactConfig(gen.config) : null };
+  });
+  app.get('/clusters', async () => ({
+    clusters: state.current ? [...state.current.clusters.values()].map((c) => c.summary()) : [],
+  }));
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardHtml(state)));
+  return app;
+}
+
+export async function startAdmin(cfg: { address: string; token?: string } | undefined, state: AdminState): Promise<AdminServer> {
+  const app = buildAdmin(state, cfg?.token);
+  const hp = parseHostPort(cfg?.address ?? '127.0.0.1:9901') ?? { host: '127.0.0.1', port: 9901 };
+  await app.listen({ host: hp.host, port: hp.port });
+  const addr = app.server.address();
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : hp.port,
+    close: () => app.close(),
+  };
+}

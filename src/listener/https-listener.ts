@@ -1,0 +1,150 @@
+import http2, { type Http2SecureServer, type Http2Session } from 'node:http2';
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { errorBody, Errors, type GatewayErrorSpec } from '../errors.ts';
+import { newRequestId } from '../proxy/request-id.ts';
+import type { CompiledListener } from '../runtime/generation.ts';
+import type { ListenerSlot } from '../proxy/handler.ts';
+
+// One public TLS listener: TLS 1.2/1.3, SNI from the current generation, ALPN h2 + http/1.1 on one
+// port (node's HTTP/2 server with its HTTP/1.1 fallback), and every client-controlled size and time
+// bounded. Certificates come from the generation, so a rotated file reaches the next handshake while
+// established connections keep the context they started with.
+
+export type RequestListener = (req: any, res: any) => void;
+
+export interface HttpsListener {
+  readonly server: Http2SecureServer | https.Server;
+  /** Applies a new generation's settings (certificates, limits) without a restart. */
+  apply(listener: CompiledListener): void;
+  /** Stops accepting; closes idle keep-alive connections and sends GOAWAY on HTTP/2 sessions. */
+  stopAccepting(): Promise<void>;
+  /** Destroys whatever is still open. */
+  destroyAll(): void;
+  readonly port: number;
+}
+
+const CONNECTIONS_CHECK_MS = 1000; // how often node enforces headersTimeout/requestTimeout (default 30 s)
+
+/** Answer for HTTP/1.1 requests node's parser refused: 431, 400 or 408, as JSON, then close. */
+function clientErrorResponse(err: NodeJS.ErrnoException): GatewayErrorSpec {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return Errors.headersTooLarge;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return Errors.requestTimeout;
+  return Errors.badRequest;
+}
+
+function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || (socket as any)._httpMessage?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const e = clientErrorResponse(err);
+  const id = newRequestId();
+  const body = errorBody(e, id);
+  socket.end(
+    `HTTP/1.1 ${e.status} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `x-request-id: ${id}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+export function createHttpsListener(
+  initial: CompiledListener,
+  slot: ListenerSlot,
+  onRequest: RequestListener,
+): Promise<HttpsListener> {
+  const sni = initial.sni!;
+  const h2Sessions = new Set<Http2Session>();
+  const sockets = new Set<TLSSocket>();
+  const limits = initial.limits;
+
+  const tlsOptions = {
+    ...sni.defaultOptions,
+    // SNI reads the *current* generation, so rotation and new names apply to the next handshake.
+    SNICallback: (servername: string, cb: (err: Error | null, ctx?: any) => void) => {
+      const s = slot.current.listener.sni;
+      cb(null, s ? s.lookup(servername) : undefined);
+    },
+    handshakeTimeout: limits.headersTimeoutMs,
+  };
+
+  let server: Http2SecureServer | https.Server;
+  if (initial.http2) {
+    server = http2.createSecureServer(
+      {
+        ...tlsOptions,
+        allowHTTP1: true,
+        maxSessionMemory: 32, // MB per session, bounds HPACK and stream state
+        settings: {
+          maxConcurrentStreams: limits.http2MaxConcurrentStreams,
+          maxHeaderListSize: limits.maxHeaderBytes,
+          initialWindowSize: 1 << 20, // 1 MiB per stream: enough for throughput, bounded per client
+        },
+        // Refused streams beyond the limit, and a bound on queued outbound control frames.
+        maxOutstandingPings: 10,
+        peerMaxConcurrentStreams: limits.http2MaxConcurrentStreams,
+      },
+      onRequest,
+    );
+    server.on('session', (session: Http2Session) => {
+      h2Sessions.add(session);
+      session.setTimeout(slot.current.listener.limits.idleTimeoutMs, () => session.close());
+      session.once('close', () => h2Sessions.delete(session));
+      session.on('error', () => undefined); // session errors end that session, never the process
+    });
+    server.on('sessionError', () => undefined);
+  } else {
+    server = https.createServer({ ...tlsOptions, ALPNProtocols: ['http/1.1'] }, onRequest);
+  }
+  server.on('clientError', onClientError as any);
+  server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
+  server.on('secureConnection', (socket: TLSSocket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+  });
+
+  function applyLimits(l: CompiledListener): void {
+    const s = server as any;
+    // HTTP/1.1 parser limits (node reads these properties per connection; the HTTP/2 server's
+    // HTTP/1.1 fallback ignores maxHeaderSize passed as an option, so set the property).
+    s.maxHeaderSize = l.limits.maxHeaderBytes;
+    s.headersTimeout = l.limits.headersTimeoutMs;
+    s.requestTimeout = l.limits.requestTimeoutMs;
+    s.keepAliveTimeout = l.limits.idleTimeoutMs;
+    s.connectionsCheckingInterval = CONNECTIONS_CHECK_MS;
+    s.maxConnections = l.limits.maxConnections;
+  }
+  applyLimits(initial);
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: initial.host, port: initial.port }, () => {
+      server.off('error', reject);
+      server.on('error', () => undefined);
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : initial.port;
+      resolve({
+        server,
+        port,
+        apply(l: CompiledListener) {
+          applyLimits(l);
+          if (l.sni) server.setSecureContext(l.sni.defaultOptions);
+        },
+        stopAccepting() {
+          return new Promise<void>((done) => {
+            server.close(() => done());
+            // node's HTTP/1.1 connection list is kept by both server kinds; close its idle members
+            http.Server.prototype.closeIdleConnections.call(server);
+            for (const s of h2Sessions) s.close(); // GOAWAY; in-flight streams finish
+          });
+        },
+        destroyAll() {
+          for (const s of h2Sessions) s.destroy();
+          for (const s of sockets) s.destroy();
+        },
+      });
+    });
+  });
+}

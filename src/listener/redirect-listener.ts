@@ -1,0 +1,70 @@
+import http from 'node:http';
+import type { CompiledListener } from '../runtime/generation.ts';
+import type { ListenerSlot } from '../proxy/handler.ts';
+import { newRequestId } from '../proxy/request-id.ts';
+import { errorBody, Errors } from '../errors.ts';
+import { hostWithoutPort } from '../router/host-table.ts';
+
+// A plain-HTTP listener whose only job is `redirectToHttps`: 308 to
+// https://<host><:port of the first TLS listener unless 443><path and query>.
+
+export interface RedirectListener {
+  readonly server: http.Server;
+  readonly port: number;
+  apply(l: CompiledListener): void;
+  stopAccepting(): Promise<void>;
+  destroyAll(): void;
+}
+
+function bracketed(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export function createRedirectListener(initial: CompiledListener, slot: ListenerSlot): Promise<RedirectListener> {
+  const server = http.createServer((req, res) => {
+    const port = slot.current.listener.httpsPort;
+    const host = req.headers.host;
+    const url = req.url ?? '/';
+    if (!host || url.charCodeAt(0) !== 0x2f) {
+      const id = newRequestId();
+      res.writeHead(400, { 'content-type': 'application/json', 'x-request-id': id, connection: 'close' });
+      res.end(errorBody(Errors.badRequest, id));
+      return;
+    }
+    const location = `https://${bracketed(hostWithoutPort(host))}${port === 443 ? '' : `:${port}`}${url}`;
+    res.writeHead(308, { location, 'content-length': 0 });
+    res.end();
+  });
+  const apply = (l: CompiledListener) => {
+    server.maxHeadersCount = 200;
+    (server as any).maxHeaderSize = l.limits.maxHeaderBytes;
+    server.headersTimeout = l.limits.headersTimeoutMs;
+    server.requestTimeout = l.limits.requestTimeoutMs;
+    server.keepAliveTimeout = l.limits.idleTimeoutMs;
+    (server as any).connectionsCheckingInterval = 1000;
+    server.maxConnections = l.limits.maxConnections;
+  };
+  apply(initial);
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: initial.host, port: initial.port }, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve({
+        server,
+        port: typeof addr === 'object' && addr ? addr.port : initial.port,
+        apply,
+        stopAccepting: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+          }),
+        destroyAll: () => server.closeAllConnections(),
+      });
+    });
+  });
+}

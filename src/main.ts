@@ -1,0 +1,49 @@
+import { runCommand } from './cli/run.ts';
+import { validateCommand } from './cli/validate.ts';
+import { certsCommand } from './cli/certs.ts';
+import { VERSION } from './version.ts';
+
+// Wiring only: picks the command and hands it the rest of the arguments.
+
+const USAGE = `usage:
+  gatehouse [run] --config FILE [--workers N]
+  gatehouse validate --config FILE
+  gatehouse certs init [--dir certs] [--ttl 24h] [--trust-domain mesh.local] [--force]
+  gatehouse certs issue --ca-dir DIR --name N [--out DIR] [--dns H]... [--ip A]... [--spiffe URI] [--ttl D] [--client|--server]
+  gatehouse version
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case 'run':
+      return runCommand(rest);
+    case 'validate':
+      return validateCommand(rest);
+    case 'certs':
+      return certsCommand(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write(`gatehouse ${VERSION}\n`);
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      if (verb?.startsWith('-')) return runCommand(argv);
+      process.stderr.write(USAGE);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`gatehouse: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,58 @@
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import type { CompiledRoute } from '../router/types.ts';
+import type { Cluster } from '../upstream/cluster.ts';
+import type { Endpoint } from '../upstream/endpoint.ts';
+import type { ListenerView } from '../runtime/generation.ts';
+
+export type GatewayRequest = IncomingMessage | Http2ServerRequest;
+/** What the gateway uses of a response; node's HTTP/1.1 and HTTP/2-compat responses both fit it. */
+export interface GatewayResponse {
+  readonly headersSent: boolean;
+  readonly writableFinished: boolean;
+  readonly statusCode: number;
+  writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
+  write(chunk: Buffer): boolean;
+  end(data?: string | Buffer): unknown;
+  destroy(err?: Error): unknown;
+  once(event: 'close' | 'drain', listener: () => void): unknown;
+}
+
+/**
+ * Everything one request carries through the gateway: created once per request with a fixed shape,
+ * filled as the request moves listener → router → upstream, read by the access log at the end.
+ * `view` is the generation the request started on; it never changes under a request.
+ */
+export class Exchange {
+  readonly req: GatewayRequest;
+  readonly res: GatewayResponse;
+  readonly view: ListenerView;
+  readonly startedAt: number;
+  requestId = '';
+  /** The socket peer (or, later, the PROXY-protocol source). */
+  peer = '';
+  /** The client address every consumer uses (see listener/client-address.ts). */
+  clientIp = '';
+  authority = '';
+  /** Normalised path without the query, and the query with its leading '?' (or ''). */
+  path = '';
+  query = '';
+  route: CompiledRoute | null = null;
+  cluster: Cluster | null = null;
+  endpoint: Endpoint | null = null;
+  /** The gateway's own error code when it answered itself, for the access log. */
+  errorCode: string | null = null;
+  upstreamStartedAt = 0;
+  upstreamDurationMs = -1;
+  /** Set when the client went away before the response finished. */
+  clientClosed = false;
+  /** Aborts the upstream exchange in flight, if any. */
+  abortUpstream: ((reason: Error) => void) | null = null;
+
+  constructor(req: GatewayRequest, res: GatewayResponse, view: ListenerView, startedAt: number) {
+    this.req = req;
+    this.res = res;
+    this.view = view;
+    this.startedAt = startedAt;
+  }
+}

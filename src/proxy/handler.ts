@@ -1,0 +1,116 @@
+import { Errors } from '../errors.ts';
+import { normalizePath } from '../router/normalize-path.ts';
+import { plainAddress, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
+import type { ListenerView } from '../runtime/generation.ts';
+import type { CompiledRoute } from '../router/types.ts';
+import { Exchange, type GatewayRequest, type GatewayResponse } from './exchange.ts';
+import { acceptOrCreateRequestId } from './request-id.ts';
+import { sendDirect, sendError, sendRedirect } from './respond.ts';
+import { forward } from './forward.ts';
+
+// The request path of a TLS listener: read the generation once, then
+// client address → path normalisation → virtual host → route → action (direct | redirect | forward).
+
+export type ExchangeObserver = (ex: Exchange) => void;
+
+export interface ListenerSlot {
+  /** Swapped by the listener manager on every new generation; read once per request. */
+  current: ListenerView;
+}
+
+export function createRequestHandler(slot: ListenerSlot, onDone: ExchangeObserver) {
+  return function handleRequest(req: GatewayRequest, res: GatewayResponse): void {
+    const view = slot.current;
+    const ex = new Exchange(req, res, view, performance.now());
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        ex.clientClosed = true;
+        ex.abortUpstream?.(new Error('client closed the connection'));
+      }
+      onDone(ex);
+    });
+    try {
+      route(ex, view);
+    } catch {
+      // Defensive: a bug must cost one request, never the process.
+      sendError(ex, Errors.internal);
+    }
+  };
+}
+
+function route(ex: Exchange, view: ListenerView): void {
+  const req = ex.req;
+  const listener = view.listener;
+  const headers = req.headers;
+  ex.requestId = acceptOrCreateRequestId(headers['x-request-id']);
+  ex.peer = plainAddress(req.socket?.remoteAddress);
+  const trusted = listener.trust !== TRUST_NONE && listener.trust(ex.peer, 0);
+  ex.clientIp = trusted
+    ? resolveClientAddress(ex.peer, headers['x-forwarded-for'] as string | undefined, listener.trust)
+    : ex.peer;
+
+  const authority = (headers[':authority'] as string | undefined) ?? headers.host;
+  const target = req.url;
+  if (!authority || !target || target.charCodeAt(0) !== 0x2f /* '/' */) {
+    sendError(ex, Errors.badRequest);
+    return;
+  }
+  ex.authority = authority;
+
+  const cl = headers['content-length'];
+  if (cl !== undefined && Number(cl) > listener.limits.maxBodyBytes) {
+    sendError(ex, Errors.bodyTooLarge, { connection: 'close' });
+    return;
+  }
+
+  const q = target.indexOf('?');
+  const path = normalizePath(q === -1 ? target : target.slice(0, q));
+  if (path === null) {
+    sendError(ex, Errors.badRequest);
+    return;
+  }
+  ex.path = path;
+  ex.query = q === -1 ? '' : target.slice(q);
+
+  const vhost = view.gen.hosts.lookup(authority);
+  if (vhost === null) {
+    sendError(ex, Errors.noVirtualHost);
+    return;
+  }
+  const method = req.method ?? 'GET';
+  let matched: CompiledRoute | null = null;
+  const routes = vhost.routes;
+  const rr = { path, method };
+  for (let i = 0; i < routes.length; i++) {
+    if (routes[i].matches(rr)) {
+      matched = routes[i];
+      break;
+    }
+  }
+  if (matched === null) {
+    sendError(ex, Errors.noRoute);
+    return;
+  }
+  ex.route = matched;
+
+  const action = matched.action;
+  switch (action.kind) {
+    case 'direct':
+      sendDirect(ex, action.status, action.body, action.contentType);
+      return;
+    case 'redirect': {
+      const location = action.absolute ? action.to : `https://${authority}${action.to}${ex.query}`;
+      sendRedirect(ex, action.status, location);
+      return;
+    }
+    case 'forward':
+      forward(ex, action.cluster, {
+        upstreamPath: path + ex.query,
+        timeoutMs: action.timeoutMs,
+        bodyIdleTimeoutMs: listener.limits.idleTimeoutMs,
+        maxBodyBytes: listener.limits.maxBodyBytes,
+        trustedPeer: trusted,
+      });
+      return;
+  }
+}

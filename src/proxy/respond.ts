@@ -1,0 +1,38 @@
+import { errorBody, type GatewayErrorSpec } from '../errors.ts';
+import type { Exchange } from './exchange.ts';
+
+// Responses the gateway makes itself: errors (JSON per SPEC), direct responses and redirects.
+
+export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Record<string, string>): void {
+  const res = ex.res;
+  ex.errorCode = e.code;
+  if (res.headersSent) {
+    // Too late for a status: the only honest signal left is to cut the response.
+    res.destroy();
+    return;
+  }
+  const body = errorBody(e, ex.requestId);
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': ex.requestId,
+    'cache-control': 'no-store',
+  };
+  if (extraHeaders) Object.assign(headers, extraHeaders);
+  res.writeHead(e.status, headers);
+  res.end(ex.req.method === 'HEAD' ? undefined : body);
+}
+
+export function sendDirect(ex: Exchange, status: number, body: Buffer, contentType: string): void {
+  ex.res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': body.length,
+    'x-request-id': ex.requestId,
+  });
+  ex.res.end(ex.req.method === 'HEAD' ? undefined : body);
+}
+
+export function sendRedirect(ex: Exchange, status: number, location: string): void {
+  ex.res.writeHead(status, { location, 'content-length': 0, 'x-request-id': ex.requestId });
+  ex.res.end();
+}

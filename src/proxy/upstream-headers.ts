@@ -1,0 +1,74 @@
+import type { Exchange } from './exchange.ts';
+
+// Request headers toward the mesh (SPEC "Headers toward the mesh"), built in one pass over the raw
+// headers into the flat [name, value, …] array undici takes. Hop-by-hop headers (RFC 9110 §7.6.1)
+// and anything the Connection header names are dropped; the forwarding headers are set by us.
+
+const DROPPED = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer',
+  'expect', 'http2-settings', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+  'x-request-id',
+]);
+
+/** Lower-cases only when needed (HTTP/2 names already are, most HTTP/1.1 clients send mixed case). */
+function lower(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return name.toLowerCase();
+  }
+  return name;
+}
+
+function connectionTokens(value: string | undefined): Set<string> | null {
+  if (!value) return null;
+  const tokens = new Set<string>();
+  for (const t of value.split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name && name !== 'close' && name !== 'keep-alive') tokens.add(name);
+  }
+  return tokens.size > 0 ? tokens : null;
+}
+
+export function buildUpstreamHeaders(ex: Exchange, trustedPeer: boolean): string[] {
+  const raw = ex.req.rawHeaders;
+  const out: string[] = [];
+  const named = connectionTokens(ex.req.headers.connection as string | undefined);
+  let xff: string | undefined;
+  let xfProto: string | undefined;
+  let xfHost: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.charCodeAt(0) === 0x3a /* ':' pseudo-header */) continue;
+    const lname = lower(name);
+    if (DROPPED.has(lname)) {
+      if (trustedPeer) {
+        if (lname === 'x-forwarded-for') xff = xff === undefined ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
+        else if (lname === 'x-forwarded-proto') xfProto ??= raw[i + 1];
+        else if (lname === 'x-forwarded-host') xfHost ??= raw[i + 1];
+      }
+      continue;
+    }
+    if (named !== null && named.has(lname)) continue;
+    out.push(lname, raw[i + 1]);
+  }
+  out.push(
+    'host', ex.authority,
+    'x-forwarded-for', xff === undefined ? ex.peer : `${xff}, ${ex.peer}`,
+    'x-forwarded-proto', xfProto ?? 'https',
+    'x-forwarded-host', xfHost ?? ex.authority,
+    'x-request-id', ex.requestId,
+  );
+  return out;
+}
+
+const RESPONSE_DROPPED = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
+
+/** Removes hop-by-hop headers from an upstream response's (mutable, freshly parsed) header object. */
+export function stripResponseHopByHop(headers: Record<string, string | string[] | undefined>): void {
+  const conn = headers.connection;
+  if (conn !== undefined) {
+    const named = connectionTokens(Array.isArray(conn) ? conn.join(',') : conn);
+    if (named) for (const n of named) delete headers[n];
+  }
+  for (const n of RESPONSE_DROPPED) if (headers[n] !== undefined) delete headers[n];
+}

@@ -1,0 +1,97 @@
+// Path normalisation, done once per request before routing and authorization, so that
+// `/public/../admin`, `/public/%2e%2e/admin` or `//admin` can never match as something else.
+//
+//  - percent-encoded unreserved characters (A-Z a-z 0-9 - . _ ~) are decoded; other escapes are kept,
+//    with upper-case hex. An encoded slash (%2F) or backslash (%5C) stays encoded and opaque: it is
+//    part of a segment, never a separator (what the upstream sees is what we matched).
+//  - duplicate slashes are merged;
+//  - `.` and `..` segments are resolved (RFC 3986 §5.2.4); `..` never climbs above the root;
+//  - a malformed escape, a control character or a path not starting with `/` is refused (null → 400).
+//
+// The common case (no `%`, no `//`, no dot segment) returns the input string without allocating.
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const PERCENT = 0x25;
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  return -1;
+}
+
+function isUnreserved(c: number): boolean {
+  return (
+    (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
+    c === 0x2d || c === DOT || c === 0x5f || c === 0x7e
+  );
+}
+
+/** True when the path needs the slow path: escapes, `//`, or a `.`/`..` segment. */
+function needsWork(p: string): boolean {
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    const c = p.charCodeAt(i);
+    if (c === PERCENT) return true;
+    if (c < 0x21 || c === 0x7f) return true; // control characters and spaces are refused in the slow path
+    if (c === SLASH && i + 1 < n) {
+      const d = p.charCodeAt(i + 1);
+      if (d === SLASH) return true;
+      if (d === DOT) {
+        // "/." followed by end, "/" or "./" or ".<end>" is a dot segment
+        const e = i + 2 < n ? p.charCodeAt(i + 2) : SLASH;
+        if (e === SLASH) return true;
+        if (e === DOT && (i + 3 >= n || p.charCodeAt(i + 3) === SLASH)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** Normalises an origin-form path (no query). Returns null when it is malformed. */
+export function normalizePath(p: string): string | null {
+  if (p.length === 0 || p.charCodeAt(0) !== SLASH) return null;
+  if (!needsWork(p)) return p;
+
+  // 1. decode unreserved escapes, canonicalise the others, refuse bad ones and control characters
+  let decoded = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c < 0x21 || c === 0x7f) return null;
+    if (c !== PERCENT) {
+      decoded += p[i];
+      continue;
+    }
+    if (i + 2 >= p.length) return null;
+    const hi = hexValue(p.charCodeAt(i + 1));
+    const lo = hexValue(p.charCodeAt(i + 2));
+    if (hi < 0 || lo < 0) return null;
+    const byte = hi * 16 + lo;
+    if (byte < 0x20 || byte === 0x7f) return null; // an encoded NUL or control character
+    decoded += isUnreserved(byte) ? String.fromCharCode(byte) : '%' + p[i + 1].toUpperCase() + p[i + 2].toUpperCase();
+    i += 2;
+  }
+
+  // 2. merge slashes and resolve dot segments
+  const trailingSlash = decoded.length > 1 && decoded.charCodeAt(decoded.length - 1) === SLASH;
+  const out: string[] = [];
+  for (const seg of decoded.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      out.pop();
+      continue;
+    }
+    out.push(seg);
+  }
+  const last = decoded.slice(decoded.lastIndexOf('/') + 1);
+  const endsInDir = trailingSlash || last === '.' || last === '..';
+  const joined = '/' + out.join('/');
+  return endsInDir && out.length > 0 ? joined + '/' : joined;
+}
+
+/** Splits a request target into path and query (`?` and after, or ''). */
+export function splitTarget(target: string): { path: string; query: string } {
+  const q = target.indexOf('?');
+  return q === -1 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q) };
+}

@@ -1,0 +1,182 @@
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { GatewayConfig } from '../config/schema.ts';
+import type { ConfigError } from '../config/load.ts';
+import { buildSniTable, type CertificateMaterial } from '../listener/sni.ts';
+import { compileTrust } from '../listener/client-address.ts';
+import { HostTable } from '../router/host-table.ts';
+import { compileVirtualHost } from '../router/compile.ts';
+import { Cluster, parseHostPort } from '../upstream/cluster.ts';
+import { balancers } from '../upstream/balancers/index.ts';
+import { loadOriginationTls } from '../upstream/tls-origination.ts';
+import type { CompiledListener, Generation } from './generation.ts';
+
+// compile(snapshot, previous): builds every runtime object once — TLS contexts, SNI tables, route
+// tables, clusters with their pools and balancers. Clusters whose config and TLS material did not
+// change are taken over from the previous generation so their connections and state survive.
+// Anything that cannot be built (a key that does not match its certificate, say) fails the whole
+// compile with `path: message` errors, and the previous generation keeps serving.
+
+export class CompileError extends Error {
+  constructor(readonly errors: ConfigError[]) {
+    super(errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
+  }
+}
+
+export interface CompileResult {
+  readonly generation: Generation;
+  /** Clusters of the previous generation that the new one does not use: close them after the swap. */
+  readonly retired: Cluster[];
+}
+
+const DEFAULT_ROUTE_TIMEOUT_MS = 15_000; // Envoy's default route timeout
+
+async function compileListener(
+  cfg: GatewayConfig['listeners'][number],
+  index: number,
+  httpsPort: number,
+  errors: ConfigError[],
+): Promise<CompiledListener | null> {
+  const addr = parseHostPort(cfg.address);
+  if (!addr) {
+    errors.push({ path: `listeners[${index}].address`, message: 'expected host:port' });
+    return null;
+  }
+  let sni = null;
+  if (cfg.tls) {
+    const material: CertificateMaterial[] = [];
+    for (const [i, c] of cfg.tls.certificates.entries()) {
+      try {
+        const [cert, key] = await Promise.all([readFile(c.certFile), readFile(c.keyFile)]);
+        material.push({ cert, key, serverNames: c.serverNames ?? [] });
+      } catch (err) {
+        errors.push({ path: `listeners[${index}].tls.certificates[${i}]`, message: `cannot read: ${(err as Error).message}` });
+      }
+    }
+    if (material.length !== cfg.tls.certificates.length) return null;
+    try {
+      sni = buildSniTable(material, cfg.tls.minVersion);
+    } catch (err) {
+      errors.push({ path: `listeners[${index}].tls.certificates`, message: `invalid certificate or key: ${(err as Error).message}` });
+      return null;
+    }
+  }
+  const l = cfg.limits;
+  return {
+    name: cfg.name,
+    host: addr.host,
+    port: addr.port,
+    sni,
+    http2: cfg.tls?.http2 ?? true,
+    limits: {
+      maxHeaderBytes: l.maxHeaderBytes,
+      maxBodyBytes: l.maxBodyBytes,
+      headersTimeoutMs: l.headersTimeout,
+      requestTimeoutMs: l.requestTimeout,
+      idleTimeoutMs: l.idleTimeout,
+      http2MaxConcurrentStreams: l.http2MaxConcurrentStreams,
+      maxConnections: l.maxConnections,
+    },
+    trust: compileTrust(cfg.trustedProxies?.cidrs),
+    httpsPort,
+  };
+}
+
+async function compileCluster(
+  cfg: GatewayConfig['clusters'][number],
+  index: number,
+  previous: ReadonlyMap<string, Cluster> | undefined,
+  errors: ConfigError[],
+): Promise<Cluster | null> {
+  let tls = null;
+  if (cfg.tls) {
+    try {
+      tls = await loadOriginationTls(cfg.tls);
+    } catch (err) {
+      errors.push({ path: `clusters[${index}].tls`, message: `cannot read: ${(err as Error).message}` });
+      return null;
+    }
+  }
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify(cfg))
+    .update(tls?.fingerprint ?? 'plain')
+    .digest('hex');
+  const reusable = previous?.get(cfg.name);
+  if (reusable && reusable.fingerprint === fingerprint) return reusable;
+
+  const factory = balancers.get(cfg.loadBalancer?.policy ?? 'round_robin');
+  if (!factory) {
+    errors.push({ path: `clusters[${index}].loadBalancer.policy`, message: 'unknown policy' });
+    return null;
+  }
+  const cluster = new Cluster(cfg.name, fingerprint, factory(), {
+    tls: tls?.options ?? null,
+    connectTimeoutMs: cfg.connectTimeout,
+    maxConnections: null,
+    http2: false,
+  });
+  const d = cfg.discovery;
+  if (d.type === 'static') {
+    const addrs = [];
+    for (const [i, e] of d.endpoints.entries()) {
+      const hp = parseHostPort(e);
+      if (!hp) errors.push({ path: `clusters[${index}].discovery.endpoints[${i}]`, message: 'expected host:port' });
+      else addrs.push({ ...hp, weight: 1 });
+    }
+    cluster.setEndpoints(addrs);
+  } else {
+    errors.push({ path: `clusters[${index}].discovery.type`, message: 'not supported yet' });
+  }
+  return cluster;
+}
+
+export async function compile(
+  config: GatewayConfig,
+  configFile: string,
+  version: number,
+  previous?: Generation,
+): Promise<CompileResult> {
+  const errors: ConfigError[] = [];
+
+  const clusters = new Map<string, Cluster>();
+  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, errors)));
+  for (const c of built) if (c) clusters.set(c.name, c);
+
+  const firstTls = config.listeners.find((l) => l.tls);
+  const httpsPort = firstTls ? (parseHostPort(firstTls.address)?.port ?? 443) : 443;
+  const listeners = new Map<string, CompiledListener>();
+  const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors)));
+  for (const l of compiled) if (l) listeners.set(l.name, l);
+
+  const hosts = new HostTable();
+  for (const [i, vh] of config.virtualHosts.entries()) {
+    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors);
+    for (const d of vh.domains) hosts.add(d, compiledHost);
+  }
+
+  if (errors.length > 0) {
+    // Close what this failed compile created; never touch what it borrowed from `previous`.
+    for (const c of clusters.values()) if (previous?.clusters.get(c.name) !== c) void c.close();
+    throw new CompileError(errors);
+  }
+
+  const retired: Cluster[] = [];
+  if (previous) for (const c of previous.clusters.values()) if (clusters.get(c.name) !== c) retired.push(c);
+
+  return {
+    generation: Object.freeze({ version, config, listeners, hosts, clusters, files: collectFiles(config, configFile) }),
+    retired,
+  };
+}
+
+/** The config file and every certificate, key and CA it names: a change to any of them reloads. */
+export function collectFiles(config: GatewayConfig, configFile: string): string[] {
+  const files = new Set<string>([configFile]);
+  for (const l of config.listeners) for (const c of l.tls?.certificates ?? []) files.add(c.certFile).add(c.keyFile);
+  for (const c of config.clusters) {
+    if (c.tls?.certFile) files.add(c.tls.certFile);
+    if (c.tls?.keyFile) files.add(c.tls.keyFile);
+    if (c.tls?.caFile) files.add(c.tls.caFile);
+  }
+  return [...files];
+}

@@ -1,0 +1,47 @@
+import type { GatewayConfig } from '../config/schema.ts';
+import type { HostTable } from '../router/host-table.ts';
+import type { Cluster } from '../upstream/cluster.ts';
+import type { SniTable } from '../listener/sni.ts';
+import type { TrustFn } from '../listener/client-address.ts';
+
+// A generation: everything compiled from one validated config snapshot. Requests read the current
+// generation once (through their listener's view) and use only it, so a reload can never mix configs.
+
+export interface ListenerLimits {
+  readonly maxHeaderBytes: number;
+  readonly maxBodyBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly http2MaxConcurrentStreams: number;
+  readonly maxConnections: number;
+}
+
+export interface CompiledListener {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** null for a plain listener (it only redirects to HTTPS). */
+  readonly sni: SniTable | null;
+  readonly http2: boolean;
+  readonly limits: ListenerLimits;
+  readonly trust: TrustFn;
+  /** For a plain listener: the port of the first TLS listener (redirect target). */
+  readonly httpsPort: number;
+}
+
+export interface Generation {
+  readonly version: number;
+  readonly config: GatewayConfig;
+  readonly listeners: ReadonlyMap<string, CompiledListener>;
+  readonly hosts: HostTable;
+  readonly clusters: ReadonlyMap<string, Cluster>;
+  /** Every file the generation was compiled from (config, certificates, keys, CAs): watched for changes. */
+  readonly files: readonly string[];
+}
+
+/** What a listener's request handler reads once per request: its generation and its own compiled part. */
+export interface ListenerView {
+  readonly gen: Generation;
+  readonly listener: CompiledListener;
+}

@@ -1,0 +1,83 @@
+import type { Generation, CompiledListener } from './generation.ts';
+import { createRequestHandler, type ExchangeObserver, type ListenerSlot } from '../proxy/handler.ts';
+import { createHttpsListener, type HttpsListener } from '../listener/https-listener.ts';
+import { createRedirectListener, type RedirectListener } from '../listener/redirect-listener.ts';
+
+// Keeps the running listeners in step with the current generation: a listener whose address and
+// kind are unchanged is kept (its connections live on) and just pointed at the new generation;
+// others are opened or closed.
+
+type Running = { slot: ListenerSlot; server: HttpsListener | RedirectListener; key: string };
+
+function listenerKey(l: CompiledListener): string {
+  return `${l.host}|${l.port}|${l.sni ? 'tls' : 'plain'}|${l.http2}`;
+}
+
+export class ListenerManager {
+  private readonly running = new Map<string, Running>();
+  /** Requests being served right now, across listeners (drain waits for it to reach 0). */
+  inflight = 0;
+
+  constructor(private readonly onDone: ExchangeObserver) {}
+
+  async apply(gen: Generation): Promise<void> {
+    const opened: Running[] = [];
+    try {
+      for (const l of gen.listeners.values()) {
+        const key = listenerKey(l);
+        const existing = this.running.get(l.name);
+        if (existing && existing.key === key) continue;
+        opened.push(await this.open(gen, l, key));
+      }
+    } catch (err) {
+      // a port could not be bound: undo this apply so the previous generation stays whole
+      for (const r of opened) void r.server.stopAccepting();
+      throw err;
+    }
+    for (const r of opened) {
+      const name = r.slot.current.listener.name;
+      const old = this.running.get(name);
+      if (old) void old.server.stopAccepting();
+      this.running.set(name, r);
+    }
+    for (const [name, r] of this.running) {
+      const l = gen.listeners.get(name);
+      if (!l) {
+        void r.server.stopAccepting();
+        this.running.delete(name);
+        continue;
+      }
+      r.slot.current = { gen, listener: l };
+      r.server.apply(l);
+    }
+  }
+
+  private async open(gen: Generation, l: CompiledListener, key: string): Promise<Running> {
+    const slot: ListenerSlot = { current: { gen, listener: l } };
+    if (!l.sni) return { slot, key, server: await createRedirectListener(l, slot) };
+    const handle = createRequestHandler(slot, (ex) => {
+      this.inflight--;
+      this.onDone(ex);
+    });
+    const server = await createHttpsListener(l, slot, (req, res) => {
+      this.inflight++;
+      handle(req, res);
+    });
+    return { slot, key, server };
+  }
+
+  /** Bound ports by listener name (useful when a config asks for port 0). */
+  ports(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, r] of this.running) out[name] = r.server.port;
+    return out;
+  }
+
+  async stopAccepting(): Promise<void> {
+    await Promise.all([...this.running.values()].map((r) => r.server.stopAccepting()));
+  }
+
+  destroyAll(): void {
+    for (const r of this.running.values()) r.server.destroyAll();
+  }
+}

@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
+
+// TLS toward a cluster: client certificate, CA bundle, SNI and minimum version, read from files when
+// the generation is compiled. Verification of the server certificate is always on (Endpoint enforces
+// rejectUnauthorized). The fingerprint lets compile() reuse a cluster, and its warm connections,
+// when neither its config nor the bytes of its files changed.
+
+export interface OriginationTlsConfig {
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly caFile?: string;
+  readonly serverName?: string;
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+export interface OriginationTls {
+  readonly options: ConnectionOptions;
+  /** Hash of the material, so a rotated file makes a new fingerprint. */
+  readonly fingerprint: string;
+}
+
+export async function loadOriginationTls(cfg: OriginationTlsConfig): Promise<OriginationTls> {
+  const [cert, key, ca] = await Promise.all([
+    cfg.certFile ? readFile(cfg.certFile) : undefined,
+    cfg.keyFile ? readFile(cfg.keyFile) : undefined,
+    cfg.caFile ? readFile(cfg.caFile) : undefined,
+  ]);
+  const hash = createHash('sha256');
+  for (const part of [cert, key, ca]) hash.update(part ?? '-').update('\0');
+  const options: ConnectionOptions = {
+    minVersion: cfg.minVersion ?? 'TLSv1.3',
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    // With a caFile only that CA is trusted (a mesh has its own root); without one, the system CAs.
+    ...(ca ? { ca } : {}),
+    ...(cfg.serverName ? { servername: cfg.serverName } : {}),
+  };
+  return { options, fingerprint: hash.digest('hex') };
+}

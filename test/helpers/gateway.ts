@@ -1,0 +1,78 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Gateway } from '../../src/runtime/gateway.ts';
+import { freePort } from './net.ts';
+import type { TestPki } from './pki.ts';
+
+// Starts a real gateway in this process on free loopback ports, from YAML text.
+// `{{https}}`, `{{http}}` and `{{admin}}` in the text are replaced by free ports.
+
+export interface TestGateway {
+  gw: Gateway;
+  configFile: string;
+  httpsPort: number;
+  httpPort: number;
+  adminPort: number;
+  /** Rewrites the config file (same placeholders) — the watcher or reload() picks it up. */
+  rewrite(yaml: string): void;
+  close(): Promise<void>;
+}
+
+export async function startGateway(yaml: string): Promise<TestGateway> {
+  const [httpsPort, httpPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-gw-'));
+  const configFile = join(dir, 'gateway.yaml');
+  const fill = (t: string) =>
+    t.replaceAll('{{https}}', String(httpsPort)).replaceAll('{{http}}', String(httpPort)).replaceAll('{{admin}}', String(adminPort));
+  writeFileSync(configFile, fill(yaml));
+  const gw = new Gateway({ configFile });
+  await gw.start();
+  return {
+    gw,
+    configFile,
+    httpsPort,
+    httpPort,
+    adminPort,
+    rewrite: (t) => writeFileSync(configFile, fill(t)),
+    close: () => gw.stop(0, 2000),
+  };
+}
+
+/** A minimal single-listener config routing everything to `cluster` at `endpoint`. */
+export function basicConfig(pki: TestPki, o: { endpoint: string; tlsCluster?: boolean; extraListener?: string; limits?: string; routes?: string; clusters?: string } ): string {
+  const clusterTls = o.tlsCluster
+    ? `
+    tls:
+      certFile: ${pki.file('gatehouse.crt')}
+      keyFile: ${pki.file('gatehouse.key')}
+      caFile: ${pki.file('ca.crt')}
+      serverName: localhost`
+    : '';
+  return `
+admin: { address: "127.0.0.1:{{admin}}" }
+drain: { delay: 0s, timeout: 2s }
+listeners:
+  - name: public
+    address: "127.0.0.1:{{https}}"
+    tls:
+      certificates:
+        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+      minVersion: TLSv1.2
+      http2: true
+${o.limits ?? ''}
+${o.extraListener ?? ''}
+virtualHosts:
+  - name: main
+    domains: ["*"]
+    routes:
+${o.routes ?? ''}
+      - { name: ping, match: { path: /ping }, directResponse: { status: 200, body: "pong" } }
+      - { name: all, match: { prefix: / }, route: { cluster: backend, timeout: 5s } }
+clusters:
+  - name: backend
+    discovery: { type: static, endpoints: ["${o.endpoint}"] }
+    connectTimeout: 1s${clusterTls}
+${o.clusters ?? ''}
+`;
+}

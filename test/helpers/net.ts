@@ -1,0 +1,23 @@
+import net from 'node:net';
+
+/** A port that was free a moment ago on 127.0.0.1 (the kernel picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns true (no timing assertions: only a generous upper bound). */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, maxMs = 20_000): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}

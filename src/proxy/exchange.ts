@@ -46,6 +46,14 @@ export class Exchange {
   upstreamDurationMs = -1;
   /** Set when the client went away before the response finished. */
   clientClosed = false;
+  /** Verified token claims (set by authn), or null for an anonymous request. */
+  claims: Record<string, unknown> | null = null;
+  /** Header edits toward the upstream added by filters: flat [name, value, …] pairs, names lower-case. */
+  upstreamHeadersAdd: string[] | null = null;
+  /** Header names (lower-case) filters want removed before the upstream (spoofable claim headers, tokens). */
+  upstreamHeadersRemove: Set<string> | null = null;
+  /** Extra headers for the response to the client (RateLimit-*, …): flat [name, value, …] pairs. */
+  responseHeadersAdd: string[] | null = null;
   /** Aborts the upstream exchange in flight, if any. */
   abortUpstream: ((reason: Error) => void) | null = null;
 

@@ -88,6 +88,8 @@ class UpstreamResponse implements Dispatcher.DispatchHandler {
     const ex = this.ex;
     ex.upstreamDurationMs = performance.now() - ex.upstreamStartedAt;
     stripResponseHopByHop(headers);
+    const extra = ex.responseHeadersAdd;
+    if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
     try {
       ex.res.writeHead(statusCode, headers as Record<string, string | string[]>);
     } catch {

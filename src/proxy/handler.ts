@@ -1,7 +1,8 @@
 import { Errors } from '../errors.ts';
 import { normalizePath } from '../router/normalize-path.ts';
 import { plainAddress, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
-import type { ListenerView } from '../runtime/generation.ts';
+import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
+import { runFilters } from '../filters/filter.ts';
 import type { CompiledRoute } from '../router/types.ts';
 import { Exchange, type GatewayRequest, type GatewayResponse } from './exchange.ts';
 import { acceptOrCreateRequestId } from './request-id.ts';
@@ -92,20 +93,24 @@ function route(ex: Exchange, view: ListenerView): void {
     return;
   }
   ex.route = matched;
+  if (matched.filters === null) runAction(ex, matched, listener, trusted);
+  else runFilters(ex, matched.filters, 0, () => runAction(ex, matched!, listener, trusted), (r) => sendError(ex, r.error, r.headers), () => sendError(ex, Errors.internal));
+}
 
+function runAction(ex: Exchange, matched: CompiledRoute, listener: CompiledListener, trusted: boolean): void {
   const action = matched.action;
   switch (action.kind) {
     case 'direct':
       sendDirect(ex, action.status, action.body, action.contentType);
       return;
     case 'redirect': {
-      const location = action.absolute ? action.to : `https://${authority}${action.to}${ex.query}`;
+      const location = action.absolute ? action.to : `https://${ex.authority}${action.to}${ex.query}`;
       sendRedirect(ex, action.status, location);
       return;
     }
     case 'forward':
       forward(ex, action.cluster, {
-        upstreamPath: path + ex.query,
+        upstreamPath: ex.path + ex.query,
         timeoutMs: action.timeoutMs,
         bodyIdleTimeoutMs: listener.limits.idleTimeoutMs,
         maxBodyBytes: listener.limits.maxBodyBytes,

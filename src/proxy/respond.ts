@@ -18,6 +18,8 @@ export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Reco
     'x-request-id': ex.requestId,
     'cache-control': 'no-store',
   };
+  const extra = ex.responseHeadersAdd;
+  if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
   if (extraHeaders) Object.assign(headers, extraHeaders);
   res.writeHead(e.status, headers);
   res.end(ex.req.method === 'HEAD' ? undefined : body);

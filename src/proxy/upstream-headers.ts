@@ -33,6 +33,7 @@ export function buildUpstreamHeaders(ex: Exchange, trustedPeer: boolean): string
   const raw = ex.req.rawHeaders;
   const out: string[] = [];
   const named = connectionTokens(ex.req.headers.connection as string | undefined);
+  const removed = ex.upstreamHeadersRemove;
   let xff: string | undefined;
   let xfProto: string | undefined;
   let xfHost: string | undefined;
@@ -49,8 +50,11 @@ export function buildUpstreamHeaders(ex: Exchange, trustedPeer: boolean): string
       continue;
     }
     if (named !== null && named.has(lname)) continue;
+    if (removed !== null && removed.has(lname)) continue;
     out.push(lname, raw[i + 1]);
   }
+  const added = ex.upstreamHeadersAdd;
+  if (added !== null) for (let i = 0; i < added.length; i++) out.push(added[i]);
   out.push(
     'host', ex.authority,
     'x-forwarded-for', xff === undefined ? ex.peer : `${xff}, ${ex.peer}`,

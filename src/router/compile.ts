@@ -1,6 +1,7 @@
 import type { VirtualHostConfig } from '../config/schema.ts';
 import type { ConfigError } from '../config/load.ts';
 import type { Cluster } from '../upstream/cluster.ts';
+import type { RequestFilter } from '../filters/filter.ts';
 import type { CompiledRoute, CompiledVirtualHost, RouteAction, RouteRequest } from './types.ts';
 
 // Compiles a virtual host's routes into predicate closures and actions, once per generation.
@@ -41,6 +42,15 @@ function compileAction(
   return { kind: 'forward', cluster, timeoutMs: a.timeout ?? defaultTimeoutMs };
 }
 
+/**
+ * The route's filter chain, in the order the SPEC implies: IP-keyed rate limits (cheap, before any
+ * token work) → authn → authz → claim-keyed rate limits. Each concern adds its filter here.
+ */
+function compileRouteFilters(_vh: VirtualHostConfig, _r: RouteConfig): RequestFilter[] | null {
+  const filters: RequestFilter[] = [];
+  return filters.length > 0 ? filters : null;
+}
+
 export function compileVirtualHost(
   vh: VirtualHostConfig,
   path: string,
@@ -52,7 +62,8 @@ export function compileVirtualHost(
   for (const [i, r] of vh.routes.entries()) {
     const action = compileAction(r, `${path}.routes[${i}]`, clusters, defaultTimeoutMs, errors);
     if (!action) continue;
-    routes.push(Object.freeze({ name: r.name, virtualHost: vh.name, matches: compilePathPredicate(r.match), action }));
+    const filters = compileRouteFilters(vh, r);
+    routes.push(Object.freeze({ name: r.name, virtualHost: vh.name, matches: compilePathPredicate(r.match), filters, action }));
   }
   return Object.freeze({ name: vh.name, routes: Object.freeze(routes) });
 }

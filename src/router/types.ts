@@ -1,4 +1,5 @@
 import type { Cluster } from '../upstream/cluster.ts';
+import type { RequestFilter } from '../filters/filter.ts';
 
 // Compiled routing objects: built once per generation by router/compile.ts, read per request.
 
@@ -24,6 +25,8 @@ export interface CompiledRoute {
   readonly virtualHost: string;
   /** Path predicate; the other predicates (methods, headers, query) come with the routing issue. */
   matches(r: RouteRequest): boolean;
+  /** Filters run before the action, in order (rate limit by IP → authn → authz → other limits); null when none. */
+  readonly filters: readonly RequestFilter[] | null;
   readonly action: RouteAction;
 }
 

@@ -25,20 +25,23 @@ export function h1(
         port,
         path,
         method: o.method ?? 'GET',
-        headers: o.headers,
+        headers: { host: `localhost:${port}`, ...o.headers },
         ca: pki.read('ca.crt'),
         servername: o.servername ?? 'localhost',
         agent: o.agent ?? false,
+        ALPNProtocols: ['http/1.1'],
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), alpn: (res.socket as any).alpnProtocol }),
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), alpn }),
         );
         res.on('error', reject);
       },
     );
+    let alpn: string | false | undefined;
+    req.on('socket', (sock) => sock.once('secureConnect', () => (alpn = (sock as any).alpnProtocol)));
     req.on('error', reject);
     req.end(o.body);
   });

@@ -1,0 +1,64 @@
+import type { GatewayErrorSpec } from '../errors.ts';
+import type { Exchange } from '../proxy/exchange.ts';
+
+// The shape every per-route request filter has (authn, authz, rate limits, faults…): a config
+// object built once per generation with a cheap per-request `onRequest`. A filter that needs no
+// I/O answers synchronously and allocates no promise; one that does returns a promise.
+// The compiled route holds its filters in order, or null when it has none (the hot path is a
+// null check).
+
+export interface Rejection {
+  readonly error: GatewayErrorSpec;
+  /** Extra response headers (WWW-Authenticate, Retry-After, RateLimit-*). */
+  readonly headers?: Record<string, string>;
+}
+
+/** undefined: continue with the next filter. A Rejection: answer the client with it. */
+export type FilterResult = Rejection | undefined;
+
+export interface RequestFilter {
+  readonly name: string;
+  onRequest(ex: Exchange): FilterResult | Promise<FilterResult>;
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as Promise<T> | undefined)?.then === 'function';
+}
+
+/**
+ * Runs `filters` in order from index `from`. Calls `next()` when all passed, `reject(r)` on the
+ * first rejection, `fail(err)` if a filter throws. Stays synchronous until a filter returns a promise.
+ */
+export function runFilters(
+  ex: Exchange,
+  filters: readonly RequestFilter[],
+  from: number,
+  next: () => void,
+  reject: (r: Rejection) => void,
+  fail: (err: unknown) => void,
+): void {
+  for (let i = from; i < filters.length; i++) {
+    let r: FilterResult | Promise<FilterResult>;
+    try {
+      r = filters[i].onRequest(ex);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (r === undefined) continue;
+    if (isPromise(r)) {
+      r.then(
+        (v) => {
+          if (ex.clientClosed) return;
+          if (v !== undefined) reject(v);
+          else runFilters(ex, filters, i + 1, next, reject, fail);
+        },
+        fail,
+      );
+      return;
+    }
+    reject(r);
+    return;
+  }
+  next();
+}

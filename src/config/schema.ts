@@ -382,7 +382,7 @@ export const stickyOnSchema = z
 export const RETRY_ON = ['connect-failure', 'refused-stream', 'reset', '5xx', 'gateway-error', 'retriable-4xx'] as const;
 
 const retryOnItem = () =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
+  z.union([z.string(), z.number()], { error: 'expected a retry condition like connect-failure or 503' }).transform((v, ctx) => {
     const s = String(v);
     if ((RETRY_ON as readonly string[]).includes(s) || /^[1-5]\d\d$/.test(s)) return s;
     ctx.addIssue({ code: 'custom', message: `expected one of ${RETRY_ON.join(', ')} or a status code like 503` });

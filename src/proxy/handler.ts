@@ -53,21 +53,29 @@ function route(ex: Exchange, view: ListenerView): void {
   const authority = (headers[':authority'] as string | undefined) ?? headers.host;
   const target = req.url;
   if (!authority || !target || target.charCodeAt(0) !== 0x2f /* '/' */) {
-    sendError(ex, Errors.badRequest);
+    sendError(ex, Errors.badRequest, undefined, true);
     return;
   }
   ex.authority = authority;
 
+  // HTTP/1.1's parser enforces maxHeaderBytes itself (431 from the listener); nghttp2 treats the
+  // advertised SETTINGS_MAX_HEADER_LIST_SIZE as advisory, so HTTP/2 is measured here, the way
+  // RFC 9113 §6.5.2 counts it (name + value + 32 per field).
+  if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > listener.limits.maxHeaderBytes) {
+    sendError(ex, Errors.headersTooLarge);
+    return;
+  }
+
   const cl = headers['content-length'];
   if (cl !== undefined && Number(cl) > listener.limits.maxBodyBytes) {
-    sendError(ex, Errors.bodyTooLarge, { connection: 'close' });
+    sendError(ex, Errors.bodyTooLarge, undefined, true);
     return;
   }
 
   const q = target.indexOf('?');
   const path = normalizePath(q === -1 ? target : target.slice(0, q));
   if (path === null) {
-    sendError(ex, Errors.badRequest);
+    sendError(ex, Errors.badRequest, undefined, true);
     return;
   }
   ex.path = path;
@@ -95,6 +103,12 @@ function route(ex: Exchange, view: ListenerView): void {
   ex.route = matched;
   if (matched.filters === null) runAction(ex, matched, listener, trusted);
   else runFilters(ex, matched.filters, 0, () => runAction(ex, matched!, listener, trusted), (r) => sendError(ex, r.error, r.headers), () => sendError(ex, Errors.internal));
+}
+
+function headerListSize(raw: string[]): number {
+  let size = 0;
+  for (let i = 0; i < raw.length; i++) size += raw[i].length;
+  return size + (raw.length / 2) * 32;
 }
 
 function runAction(ex: Exchange, matched: CompiledRoute, listener: CompiledListener, trusted: boolean): void {

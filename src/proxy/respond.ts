@@ -3,7 +3,11 @@ import type { Exchange } from './exchange.ts';
 
 // Responses the gateway makes itself: errors (JSON per SPEC), direct responses and redirects.
 
-export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Record<string, string>): void {
+/**
+ * Answers with the gateway error `e`. `closeConnection` asks an HTTP/1.1 client to close (after a
+ * malformed or oversized request the rest of the stream cannot be trusted); HTTP/2 has no such header.
+ */
+export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Record<string, string>, closeConnection = false): void {
   const res = ex.res;
   ex.errorCode = e.code;
   if (res.headersSent) {
@@ -21,6 +25,7 @@ export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Reco
   const extra = ex.responseHeadersAdd;
   if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
   if (extraHeaders) Object.assign(headers, extraHeaders);
+  if (closeConnection && ex.req.httpVersionMajor === 1) headers.connection = 'close';
   res.writeHead(e.status, headers);
   res.end(ex.req.method === 'HEAD' ? undefined : body);
 }

@@ -2,9 +2,9 @@
  * Loading: YAML text → env substitution → schema → semantic checks → deep-frozen snapshot.
  *
  * Every error is reported at once as `path: message`. The order: YAML syntax errors (nothing else can be
- * checked then), otherwise environment and schema errors; semantic checks (references, files) only run
- * when the schema passes, since they need a well-typed config; "not supported yet" keys are always
- * reported. A successful result is deep-frozen: it is the immutable snapshot the runtime compiles from.
+ * checked then), otherwise environment and schema errors together with missing files; the other
+ * semantic checks (references, duplicates) only run when the schema passes, since they need a
+ * well-typed config; "not supported yet" keys are always reported. A successful result is deep-frozen: it is the immutable snapshot the runtime compiles from.
  *
  * Relative file paths in the config are resolved against the process working directory.
  */
@@ -14,7 +14,7 @@ import { substituteEnvInDocument } from './env.ts';
 import { ROOT_PATH, type ConfigError } from './errors.ts';
 import { gatewayConfigSchema, type GatewayConfig } from './schema.ts';
 import { findUnsupported } from './unsupported.ts';
-import { validateSemantics } from './validate.ts';
+import { checkFilesRaw, validateSemantics } from './validate.ts';
 import { humanErrorMap, issuesToErrors } from './zod-errors.ts';
 
 export { formatConfigError, type ConfigError } from './errors.ts';
@@ -64,7 +64,10 @@ export async function loadConfigText(text: string, env: NodeJS.ProcessEnv = proc
     // A value whose variable is missing would also fail its own check; report only the cause.
     const envPaths = new Set(envErrors.map((e) => e.path));
     const schemaErrors = parsed.success ? [] : issuesToErrors(parsed.error.issues).filter((e) => !envPaths.has(e.path));
-    return { ok: false, errors: [...envErrors, ...schemaErrors, ...unsupported] };
+    // Missing files are reported with the shape errors, not after they are fixed.
+    const reported = new Set([...envPaths, ...schemaErrors.map((e) => e.path)]);
+    const files = (await checkFilesRaw(tree)).filter((e) => !reported.has(e.path));
+    return { ok: false, errors: [...envErrors, ...schemaErrors, ...files, ...unsupported] };
   }
 
   const semantic = await validateSemantics(parsed.data);

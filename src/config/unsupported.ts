@@ -65,7 +65,7 @@ export const UNSUPPORTED: readonly UnsupportedRule[] = [
 
 type Step = { key: string; each: boolean };
 
-function compile(pattern: string): Step[] {
+export function compile(pattern: string): Step[] {
   return pattern.split('.').map((part) => (part.endsWith('[]') ? { key: part.slice(0, -2), each: true } : { key: part, each: false }));
 }
 
@@ -74,7 +74,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Every (path, value) the pattern reaches in `tree`; shapes that do not fit are skipped (the schema reports them). */
-function reach(tree: unknown, steps: Step[]): Array<{ path: PathSegment[]; value: unknown }> {
+export function reach(tree: unknown, steps: Step[]): Array<{ path: PathSegment[]; value: unknown }> {
   let frontier: Array<{ path: PathSegment[]; value: unknown }> = [{ path: [], value: tree }];
   for (const step of steps) {
     const next: typeof frontier = [];

@@ -5,6 +5,7 @@
  * File paths were made absolute by the schema (against the process working directory), so the checks
  * here and the runtime read the same files.
  */
+import { reach, compile as compileWalk } from './unsupported.ts';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -187,6 +188,37 @@ async function fileProblem(file: string): Promise<string | null> {
     if (code === 'EACCES' || code === 'EPERM') return 'file not readable';
     return `cannot read file (${code ?? String(e)})`;
   }
+}
+
+/** Where file names live in the config: walked on the raw tree when the schema failed elsewhere. */
+const FILE_KEYS = [
+  'listeners[].tls.certificates[].certFile',
+  'listeners[].tls.certificates[].keyFile',
+  'authn.providers[].jwksFile',
+  'authn.providers[].jwksCaFile',
+  'authn.internalToken.signingKeyFile',
+  'clusters[].tls.certFile',
+  'clusters[].tls.keyFile',
+  'clusters[].tls.caFile',
+  'xds.tls.caFile',
+  'xds.tls.certFile',
+  'xds.tls.keyFile',
+];
+
+/**
+ * File checks on a tree the schema rejected, so `path: file not found` is reported together with
+ * the schema's errors (every error at once). Only string values are looked at.
+ */
+export async function checkFilesRaw(tree: unknown): Promise<ConfigError[]> {
+  const checks: Promise<ConfigError | null>[] = [];
+  for (const pattern of FILE_KEYS) {
+    for (const hit of reach(tree, compileWalk(pattern))) {
+      if (typeof hit.value !== 'string' || hit.value === '') continue;
+      const where = formatPath(hit.path);
+      checks.push(fileProblem(path.resolve(hit.value)).then((problem) => (problem === null ? null : { path: where, message: problem })));
+    }
+  }
+  return (await Promise.all(checks)).filter((e): e is ConfigError => e !== null);
 }
 
 async function checkFiles(cfg: GatewayConfig): Promise<ConfigError[]> {

@@ -1,6 +1,7 @@
 // `npm start`: creates the development certificates when missing, starts the demo mTLS echo
 // service and the gateway on config/gateway.yaml, in this one process. Ctrl-C (or SIGTERM)
-// drains the gateway and stops both.
+// drains the gateway and stops both. GATEHOUSE_CONFIG, GATEHOUSE_CERTS and GATEHOUSE_DEMO_PORT
+// override the config file, the certificate folder and the echo service's port.
 import { ensureDevCerts } from '../src/certs/dev-certs.ts';
 import { startEchoUpstream } from '../src/demo/echo-upstream.ts';
 import { Gateway } from '../src/runtime/gateway.ts';
@@ -9,7 +10,7 @@ const configFile = process.env.GATEHOUSE_CONFIG ?? 'config/gateway.yaml';
 const certDir = process.env.GATEHOUSE_CERTS ?? 'certs';
 
 if (await ensureDevCerts(certDir)) process.stderr.write(`created development certificates in ${certDir}/\n`);
-const echo = await startEchoUpstream(certDir);
+const echo = await startEchoUpstream(certDir, '127.0.0.1', Number(process.env.GATEHOUSE_DEMO_PORT ?? 9443));
 process.stderr.write(`demo echo service (mutual TLS) on https://127.0.0.1:${echo.port}\n`);
 
 const gateway = new Gateway({ configFile });

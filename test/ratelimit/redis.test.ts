@@ -74,6 +74,20 @@ test('the Redis window resets', async () => {
   await eventually(async () => (await h1(pki, bPort, '/short', { headers: { 'x-k': 'w' } })).status === 200, 'a new Redis window');
 });
 
+test('a reload keeps the Redis connection and the limiters', async () => {
+  const before = a.gw.current!.rateLimits;
+  assert.deepEqual(statuses(await burst(pki, a.httpsPort, '/shared', 3, { 'x-k': 'reload' })), [200, 200, 200]);
+  a.rewrite(config().replace('- { name: ping,', '- { name: added, match: { path: /added }, directResponse: { status: 204 } }\n      - { name: ping,'));
+  assert.equal((await a.gw.reload('test')).ok, true);
+  const after = a.gw.current!.rateLimits;
+  assert.notEqual(after, before, 'a new generation');
+  assert.equal(after.redis, before.redis, 'the same Redis connection');
+  assert.equal(after.policy('shared'), before.policy('shared'), 'the same limiter');
+  assert.equal((await h1(pki, a.httpsPort, '/added')).status, 204);
+  const r = await h1(pki, a.httpsPort, '/shared', { headers: { 'x-k': 'reload' } });
+  assert.equal(r.headers['ratelimit-remaining'], '6', 'counting went on');
+});
+
 test('Redis killed: limiting goes on from each process memory share, no 5xx, one log line; it recovers by itself', async () => {
   await redis.stop();
   // fallbackDivisor 2: each process enforces ceil(10 / 2) = 5 on its own.

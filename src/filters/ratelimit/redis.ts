@@ -9,6 +9,8 @@ import { redisState } from './metrics.ts';
 // ioredis reconnects by itself; the outage is logged once when it starts and once when it ends.
 // (Other concerns that need the shared Redis, e.g. a minted-token cache, may use `client`.)
 
+let openConnections = 0;
+
 export class RedisConnection {
   readonly client: Redis;
   private up = true;
@@ -25,6 +27,7 @@ export class RedisConnection {
       maxRetriesPerRequest: 1,
       retryStrategy: (times) => Math.min(100 * times, 1000),
     });
+    openConnections++;
     redisState.configured = true;
     redisState.up = true;
     this.client.on('ready', () => this.reachable());
@@ -70,7 +73,9 @@ export class RedisConnection {
   }
 
   async close(): Promise<void> {
+    if (this.closing) return;
     this.closing = true;
+    if (--openConnections === 0) redisState.configured = false;
     const quit = this.client.quit().catch(() => undefined);
     const timer = setTimeout(() => this.client.disconnect(), 1000);
     await quit;

@@ -44,14 +44,13 @@ test('--workers 2 with the memory store holds one limit for the machine', async 
   const remaining = replies.filter((r) => r.status === 200).map((r) => Number(r.headers['ratelimit-remaining'])).sort((x, y) => x - y);
   assert.deepEqual(remaining, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'one count: every allowed request saw a different remaining');
 
-  // Each worker has its own metrics: seeing two different non-zero "allowed" counts that add up to
-  // the limit shows that both workers let requests through, from the one shared count.
-  const seen = new Set<number>();
-  for (let i = 0; i < 40 && seen.size < 2; i++) {
+  // Each worker has its own metrics. The 10 allowed requests were counted by the workers that served
+  // them: a worker reporting between 1 and 9 means the other let the rest through — both served,
+  // from the one shared count.
+  let share: number | null = null;
+  for (let i = 0; i < 40 && share === null; i++) {
     const v = await metric(admin, 'gatehouse_ratelimit_allowed_total{policy="machine"}');
-    if (v !== null && v > 0) seen.add(v);
+    if (v !== null && v > 0 && v < 10) share = v;
   }
-  const counts = [...seen];
-  assert.equal(counts.length, 2, `allowed counts seen per worker: ${counts.join(',')}`);
-  assert.equal(counts[0] + counts[1], 10);
+  assert.ok(share !== null, 'both workers allowed some of the requests');
 });

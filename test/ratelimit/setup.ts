@@ -14,6 +14,8 @@ export interface LimitConfig {
   /** Extra routes (YAML list items, indented six spaces), before the defaults. */
   routes?: string;
   upstream?: string;
+  /** YAML for the listener (indented four spaces), e.g. trustedProxies. */
+  listener?: string;
   /** Fixed ports instead of placeholders (for child processes). */
   ports?: { https: number; admin: number };
 }
@@ -30,6 +32,7 @@ listeners:
     tls:
       certificates:
         - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+${o.listener ?? ''}
 rateLimit:
 ${o.rateLimit}
 virtualHosts:

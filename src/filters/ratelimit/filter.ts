@@ -81,48 +81,36 @@ class SinglePolicyFilter implements RequestFilter {
   }
 }
 
-interface Outcome {
-  readonly policy: Policy;
-  /** Set when refused. */
-  readonly refusal: FilterResult;
-  readonly msBeforeNext: number;
-}
-
 /** Several policies: all are consumed (in parallel); the longest wait among refusals is answered. */
 class MultiPolicyFilter implements RequestFilter {
   readonly name = 'ratelimit';
   constructor(private readonly checks: readonly Check[]) {}
 
   onRequest(ex: Exchange): FilterResult | Promise<FilterResult> {
-    let pending: Array<Promise<Outcome>> | null = null;
+    let pending: Array<FilterResult | Promise<FilterResult>> | null = null;
     for (let i = 0; i < this.checks.length; i++) {
       const c = this.checks[i];
       const key = c.key(ex);
       if (key === null) continue;
-      (pending ??= []).push(settle(ex, c.policy, key));
+      const p = c.policy;
+      (pending ??= []).push(
+        p.consumer.consume(key).then(
+          (res) => allowed(ex, p, res),
+          (rej: unknown) => notAllowed(ex, p, key, rej),
+        ),
+      );
     }
     if (pending === null) return undefined;
-    return Promise.all(pending).then(decide);
+    return Promise.all(pending).then(longestWait);
   }
 }
 
-function settle(ex: Exchange, p: Policy, key: string): Promise<Outcome> {
-  return p.consumer.consume(key).then(
-    (res): Outcome => {
-      allowed(ex, p, res);
-      return { policy: p, refusal: undefined, msBeforeNext: 0 };
-    },
-    async (rej: unknown): Promise<Outcome> => {
-      const r = await notAllowed(ex, p, key, rej);
-      return { policy: p, refusal: r, msBeforeNext: r === undefined || !(rej instanceof RateLimiterRes) ? 0 : rej.msBeforeNext };
-    },
-  );
-}
-
-function decide(outcomes: Outcome[]): FilterResult {
-  let worst: Outcome | null = null;
-  for (const o of outcomes) if (o.refusal !== undefined && (worst === null || o.msBeforeNext > worst.msBeforeNext)) worst = o;
-  return worst?.refusal;
+function longestWait(results: FilterResult[]): FilterResult {
+  let worst: FilterResult;
+  for (const r of results) {
+    if (r !== undefined && (worst === undefined || Number(r.headers?.['retry-after']) > Number(worst.headers?.['retry-after']))) worst = r;
+  }
+  return worst;
 }
 
 /**

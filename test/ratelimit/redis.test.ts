@@ -70,7 +70,7 @@ test('two gateway processes sharing one Redis enforce one combined limit', async
 });
 
 test('the Redis window resets', async () => {
-  assert.deepEqual(statuses(await burst(pki, a.httpsPort, '/short', 3, { 'x-k': 'w' })), [200, 200, 429]);
+  await eventually(async () => (await h1(pki, a.httpsPort, '/short', { headers: { 'x-k': 'w' } })).status === 429, 'over 2 per 1s');
   await eventually(async () => (await h1(pki, bPort, '/short', { headers: { 'x-k': 'w' } })).status === 200, 'a new Redis window');
 });
 

@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { Gateway } from '../runtime/gateway.ts';
 import { log } from '../observability/logger.ts';
+import { startRateLimitPrimary } from '../filters/ratelimit/cluster.ts';
 
 // `gatehouse --config FILE [--workers N]` (alias `gatehouse run …`). With --workers N the primary
 // forks N workers that share the listening sockets (node:cluster) and forwards signals to them.
@@ -42,6 +43,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
 function runPrimary(workers: number): Promise<number> {
   let stopping = false;
+  startRateLimitPrimary(); // memory-store limits count here, once for all workers
   for (let i = 0; i < workers; i++) cluster.fork();
   cluster.on('exit', (worker, code) => {
     if (stopping) {

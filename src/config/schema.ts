@@ -264,13 +264,25 @@ export const authnSchema = z.strictObject({
   internalToken: internalTokenSchema.optional(),
 });
 
-/** `clientIp`, `route`, `claim:<name>`, `header:<name>`. */
-const rateLimitKey = () =>
+/** `clientIp`, `route`, `claim:<path>` (dots walk nested claims), `header:<name>`. */
+const rateLimitKeyPart = () =>
   checked((s) =>
-    s === 'clientIp' || s === 'route' || /^claim:.+$/.test(s) || /^header:[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(s)
+    s === 'clientIp' || s === 'route' || /^claim:[^.]+(\.[^.]+)*$/.test(s) || /^header:[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(s)
       ? null
       : 'expected clientIp, route, claim:<name> or header:<name>',
   );
+
+/** One key part, or a list of them for a composite key (`[clientIp, route]`). */
+const rateLimitKey = () =>
+  z.union([
+    rateLimitKeyPart(),
+    z
+      .array(rateLimitKeyPart())
+      .min(1)
+      .superRefine((parts, ctx) => {
+        if (new Set(parts).size !== parts.length) ctx.addIssue({ code: 'custom', message: 'a key part is listed twice' });
+      }),
+  ]);
 
 export const rateLimitPolicySchema = z.strictObject({
   name: name(),
@@ -279,18 +291,41 @@ export const rateLimitPolicySchema = z.strictObject({
   window: duration(),
   /** After the limit is hit, keep refusing for this long (0s: only until the window ends). */
   blockFor: durationDefault('0s', { allowZero: true }),
+  /** Extra requests allowed per `window` of their own once `limit` is used up (BurstyRateLimiter). */
+  burst: z.strictObject({ limit: posInt(), window: duration() }).optional(),
 });
 
 export const redisSchema = z.strictObject({
   url: checked((s) => (/^rediss?:\/\/./.test(s) ? null : 'expected a redis:// or rediss:// URL')),
   keyPrefix: z.string().default('gatehouse:'),
+  /**
+   * While Redis is unreachable each process limits from its own memory at ceil(limit / fallbackDivisor);
+   * set it to the number of gateway processes (replicas × workers) to keep the combined limit.
+   */
+  fallbackDivisor: posInt().default(1),
 });
 
-export const rateLimitSchema = z.strictObject({
-  store: z.enum(['memory', 'redis']).default('memory'),
-  redis: redisSchema.optional(),
-  policies: z.array(rateLimitPolicySchema).default(() => []),
-});
+/** rate-limiter-flexible keeps Redis TTLs in whole seconds: a finer window would never expire there. */
+function wholeSecondsOnRedis(cfg: { store: string; policies: Array<{ window: number; blockFor: number; burst?: { window: number } | undefined }> }, ctx: z.core.$RefinementCtx) {
+  if (cfg.store !== 'redis') return;
+  cfg.policies.forEach((p, i) => {
+    const check = (ms: number, path: PathKey[]) => {
+      if (ms % 1000 !== 0) ctx.addIssue({ code: 'custom', path: ['policies', i, ...path], message: 'must be whole seconds with store: redis' });
+    };
+    check(p.window, ['window']);
+    check(p.blockFor, ['blockFor']);
+    if (p.burst) check(p.burst.window, ['burst', 'window']);
+  });
+}
+type PathKey = string | number;
+
+export const rateLimitSchema = z
+  .strictObject({
+    store: z.enum(['memory', 'redis']).default('memory'),
+    redis: redisSchema.optional(),
+    policies: z.array(rateLimitPolicySchema).default(() => []),
+  })
+  .superRefine(wholeSecondsOnRedis);
 
 // ───────────────────────────── matching, authz ─────────────────────────────
 

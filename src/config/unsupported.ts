@@ -23,7 +23,6 @@ const R = 'virtualHosts[].routes[]';
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level
   { path: 'authn' },
-  { path: 'rateLimit' },
   { path: 'xds' },
   { path: 'tracing' },
   { path: 'grpcHealth' },
@@ -33,11 +32,9 @@ export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // virtual hosts
   { path: 'virtualHosts[].authn' },
   { path: 'virtualHosts[].authz' },
-  { path: 'virtualHosts[].rateLimits' },
   // routes
   { path: `${R}.authn` },
   { path: `${R}.authz` },
-  { path: `${R}.rateLimits` },
   { path: `${R}.match.regex` },
   { path: `${R}.match.methods` },
   { path: `${R}.match.headers` },

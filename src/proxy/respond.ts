@@ -30,16 +30,26 @@ export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Reco
   res.end(ex.req.method === 'HEAD' ? undefined : body);
 }
 
+/** Filters' response headers (RateLimit-*, …) on the gateway's own answers too. */
+function withAdded(ex: Exchange, headers: Record<string, string | number>): Record<string, string | number> {
+  const extra = ex.responseHeadersAdd;
+  if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
+  return headers;
+}
+
 export function sendDirect(ex: Exchange, status: number, body: Buffer, contentType: string): void {
-  ex.res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': body.length,
-    'x-request-id': ex.requestId,
-  });
+  ex.res.writeHead(
+    status,
+    withAdded(ex, {
+      'content-type': contentType,
+      'content-length': body.length,
+      'x-request-id': ex.requestId,
+    }),
+  );
   ex.res.end(ex.req.method === 'HEAD' ? undefined : body);
 }
 
 export function sendRedirect(ex: Exchange, status: number, location: string): void {
-  ex.res.writeHead(status, { location, 'content-length': 0, 'x-request-id': ex.requestId });
+  ex.res.writeHead(status, withAdded(ex, { location, 'content-length': 0, 'x-request-id': ex.requestId }));
   ex.res.end();
 }

@@ -2,6 +2,8 @@ import type { VirtualHostConfig } from '../config/schema.ts';
 import type { ConfigError } from '../config/load.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { RequestFilter } from '../filters/filter.ts';
+import { compileRateLimitFilters } from '../filters/ratelimit/filter.ts';
+import { RateLimits } from '../filters/ratelimit/runtime.ts';
 import type { CompiledRoute, CompiledVirtualHost, RouteAction, RouteRequest } from './types.ts';
 
 // Compiles a virtual host's routes into predicate closures and actions, once per generation.
@@ -46,8 +48,12 @@ function compileAction(
  * The route's filter chain, in the order the SPEC implies: IP-keyed rate limits (cheap, before any
  * token work) → authn → authz → claim-keyed rate limits. Each concern adds its filter here.
  */
-function compileRouteFilters(_vh: VirtualHostConfig, _r: RouteConfig): RequestFilter[] | null {
+function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, rateLimits: RateLimits): RequestFilter[] | null {
   const filters: RequestFilter[] = [];
+  const limits = compileRateLimitFilters(rateLimits, vh, r);
+  if (limits.beforeAuthn) filters.push(limits.beforeAuthn); // clientIp / header / route keys
+  // authn → authz go here
+  if (limits.afterAuthn) filters.push(limits.afterAuthn); // claim keys
   return filters.length > 0 ? filters : null;
 }
 
@@ -57,12 +63,13 @@ export function compileVirtualHost(
   clusters: ReadonlyMap<string, Cluster>,
   defaultTimeoutMs: number,
   errors: ConfigError[],
+  rateLimits: RateLimits = RateLimits.NONE,
 ): CompiledVirtualHost {
   const routes: CompiledRoute[] = [];
   for (const [i, r] of vh.routes.entries()) {
     const action = compileAction(r, `${path}.routes[${i}]`, clusters, defaultTimeoutMs, errors);
     if (!action) continue;
-    const filters = compileRouteFilters(vh, r);
+    const filters = compileRouteFilters(vh, r, rateLimits);
     routes.push(Object.freeze({ name: r.name, virtualHost: vh.name, matches: compilePathPredicate(r.match), filters, action }));
   }
   return Object.freeze({ name: vh.name, routes: Object.freeze(routes) });

@@ -6,6 +6,7 @@ import { buildSniTable, type CertificateMaterial } from '../listener/sni.ts';
 import { compileTrust } from '../listener/client-address.ts';
 import { HostTable } from '../router/host-table.ts';
 import { compileVirtualHost } from '../router/compile.ts';
+import { RateLimits } from '../filters/ratelimit/runtime.ts';
 import { Cluster, parseHostPort } from '../upstream/cluster.ts';
 import { balancers } from '../upstream/balancers/index.ts';
 import { loadOriginationTls } from '../upstream/tls-origination.ts';
@@ -148,15 +149,18 @@ export async function compile(
   const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors)));
   for (const l of compiled) if (l) listeners.set(l.name, l);
 
+  const rateLimits = await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
+
   const hosts = new HostTable();
   for (const [i, vh] of config.virtualHosts.entries()) {
-    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors);
+    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, rateLimits);
     for (const d of vh.domains) hosts.add(d, compiledHost);
   }
 
   if (errors.length > 0) {
     // Close what this failed compile created; never touch what it borrowed from `previous`.
     for (const c of clusters.values()) if (previous?.clusters.get(c.name) !== c) void c.close();
+    rateLimits.discard(previous?.rateLimits);
     throw new CompileError(errors);
   }
 
@@ -164,7 +168,7 @@ export async function compile(
   if (previous) for (const c of previous.clusters.values()) if (clusters.get(c.name) !== c) retired.push(c);
 
   return {
-    generation: Object.freeze({ version, config, listeners, hosts, clusters, files: collectFiles(config, configFile) }),
+    generation: Object.freeze({ version, config, listeners, hosts, clusters, rateLimits, files: collectFiles(config, configFile) }),
     retired,
   };
 }

@@ -89,7 +89,9 @@ export class Gateway {
     try {
       const { generation, retired } = await compile(loaded.config, this.configFile, this.version + 1, this.gen ?? undefined);
       await this.listeners.apply(generation);
+      const replaced = this.gen;
       this.gen = generation;
+      generation.rateLimits.retire(replaced?.rateLimits);
       this.version = generation.version;
       this.applyProcessSettings(loaded.config);
       this.watcher.set(generation.files);
@@ -151,6 +153,7 @@ export class Gateway {
     this.watcher.close();
     await this.admin?.close();
     if (this.gen) await Promise.all([...this.gen.clusters.values()].map((c) => c.close()));
+    await this.gen?.rateLimits.close();
     this.accessLog.close();
     log.info('stopped');
   }

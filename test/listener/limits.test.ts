@@ -1,0 +1,74 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import tls from 'node:tls';
+import http2 from 'node:http2';
+import { testPki, type TestPki } from '../helpers/pki.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
+
+// Every time a client controls is bounded: a slow header block (slowloris) is cut with 408, an idle
+// keep-alive connection is closed, and HTTP/2 advertises its stream limit.
+
+let pki: TestPki;
+let up: TestUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  pki = await testPki();
+  up = await startUpstream();
+  gw = await startGateway(
+    basicConfig(pki, {
+      endpoint: up.address,
+      limits: '    limits: { headersTimeout: 1s, requestTimeout: 5s, idleTimeout: 1s, http2MaxConcurrentStreams: 7 }',
+    }),
+  );
+});
+after(async () => {
+  await gw.close();
+  await up.close();
+});
+
+function connect(): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ca: pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+function untilClosed(s: tls.TLSSocket): Promise<string> {
+  return new Promise((resolve) => {
+    let out = '';
+    s.on('data', (d) => (out += d));
+    s.on('close', () => resolve(out));
+  });
+}
+
+test('a header block that never completes is answered 408 and closed (headersTimeout)', async () => {
+  const s = await connect();
+  const closed = untilClosed(s);
+  s.write('GET / HTTP/1.1\r\nhost: localhost\r\nx-slow: ');
+  const answer = await closed; // would hang (and the test time out) if the timeout were not enforced
+  assert.match(answer, /^HTTP\/1\.1 408/);
+});
+
+test('an idle keep-alive connection is closed after idleTimeout', async () => {
+  const s = await connect();
+  const closed = untilClosed(s);
+  s.write('GET /ping HTTP/1.1\r\nhost: localhost\r\n\r\n');
+  const answer = await closed;
+  assert.match(answer, /^HTTP\/1\.1 200/);
+  assert.match(answer, /pong$/);
+});
+
+test('HTTP/2 advertises http2MaxConcurrentStreams', async () => {
+  const session = http2.connect(`https://localhost:${gw.httpsPort}`, { ca: pki.read('ca.crt') });
+  try {
+    const settings = await new Promise<http2.Settings>((resolve, reject) => {
+      session.once('remoteSettings', resolve);
+      session.once('error', reject);
+    });
+    assert.equal(settings.maxConcurrentStreams, 7);
+  } finally {
+    session.close();
+  }
+});

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testPki, type TestPki } from '../helpers/pki.ts';
-import { freePort } from '../helpers/net.ts';
+import { eventually, freePort } from '../helpers/net.ts';
 import { h1, type Reply } from '../helpers/clients.ts';
 import { limitConfig, statuses, writeConfig } from './setup.ts';
 import { metric, spawnGateway, type GatewayProcess } from './process.ts';
@@ -29,6 +29,8 @@ before(async () => {
     }),
   );
   gw = await spawnGateway(file, admin, ['--workers', '2']);
+  // /readyz answers as soon as one worker listens: wait for both, or one may take every connection.
+  await eventually(() => gw.stderr().split('gatehouse serving').length - 1 >= 2, 'both workers serving', 30_000);
 });
 after(async () => {
   await gw?.stop();

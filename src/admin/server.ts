@@ -4,6 +4,7 @@ import { parseHostPort } from '../upstream/cluster.ts';
 import { redactConfig } from '../config/redact.ts';
 import type { Generation } from '../runtime/generation.ts';
 import { dashboardHtml } from './dashboard.ts';
+import { registry } from '../observability/metrics.ts';
 
 // The admin HTTP API (SPEC Health and lifecycle): probes, effective config, clusters, dashboard.
 // fastify serves it: it is off the hot path, and its routing and JSON serialisation are what we want.
@@ -52,6 +53,11 @@ export function buildAdmin(state: AdminState, token: string | undefined): Fastif
   app.get('/clusters', async () => ({
     clusters: state.current ? [...state.current.clusters.values()].map((c) => c.summary()) : [],
   }));
+  // The internal token's public keys, for mesh services that verify it.
+  app.get('/.well-known/jwks.json', async (_req, reply) =>
+    reply.header('cache-control', 'max-age=60').send(state.current ? state.current.authn.jwks() : { keys: [] }),
+  );
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardHtml(state)));
   return app;
 }

@@ -22,7 +22,6 @@ const R = 'virtualHosts[].routes[]';
 
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level
-  { path: 'authn' },
   { path: 'rateLimit' },
   { path: 'xds' },
   { path: 'tracing' },
@@ -31,12 +30,8 @@ export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // listeners
   { path: 'listeners[].proxyProtocol', when: isTrue },
   // virtual hosts
-  { path: 'virtualHosts[].authn' },
-  { path: 'virtualHosts[].authz' },
   { path: 'virtualHosts[].rateLimits' },
   // routes
-  { path: `${R}.authn` },
-  { path: `${R}.authz` },
   { path: `${R}.rateLimits` },
   { path: `${R}.match.regex` },
   { path: `${R}.match.methods` },

@@ -2,6 +2,8 @@ import type { VirtualHostConfig } from '../config/schema.ts';
 import type { ConfigError } from '../config/load.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { RequestFilter } from '../filters/filter.ts';
+import type { AuthnRuntime } from '../filters/authn/runtime.ts';
+import { compileAuthz } from '../filters/authz/filter.ts';
 import type { CompiledRoute, CompiledVirtualHost, RouteAction, RouteRequest } from './types.ts';
 
 // Compiles a virtual host's routes into predicate closures and actions, once per generation.
@@ -46,9 +48,22 @@ function compileAction(
  * The route's filter chain, in the order the SPEC implies: IP-keyed rate limits (cheap, before any
  * token work) → authn → authz → claim-keyed rate limits. Each concern adds its filter here.
  */
-function compileRouteFilters(_vh: VirtualHostConfig, _r: RouteConfig): RequestFilter[] | null {
+function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: FilterDeps): RequestFilter[] | null {
   const filters: RequestFilter[] = [];
+  // A route's authn/authz, when given, replaces its virtual host's (SPEC "Precise semantics").
+  const authn = r.authn ?? vh.authn;
+  if (authn && deps.authn) filters.push(deps.authn.filterFor(authn));
+  else if (deps.authn?.guard) filters.push(deps.authn.guard); // no authn: still drop spoofed identity headers
+  const authz = compileAuthz(r.authz ?? vh.authz);
+  if (authz) filters.push(authz);
+  // Claim-keyed rate limits belong here, before the internal token is minted.
+  if (deps.authn?.internalTokenFilter) filters.push(deps.authn.internalTokenFilter);
   return filters.length > 0 ? filters : null;
+}
+
+/** Compiled per-generation objects route filters are built from. */
+export interface FilterDeps {
+  readonly authn?: AuthnRuntime;
 }
 
 export function compileVirtualHost(
@@ -57,12 +72,13 @@ export function compileVirtualHost(
   clusters: ReadonlyMap<string, Cluster>,
   defaultTimeoutMs: number,
   errors: ConfigError[],
+  deps: FilterDeps = {},
 ): CompiledVirtualHost {
   const routes: CompiledRoute[] = [];
   for (const [i, r] of vh.routes.entries()) {
     const action = compileAction(r, `${path}.routes[${i}]`, clusters, defaultTimeoutMs, errors);
     if (!action) continue;
-    const filters = compileRouteFilters(vh, r);
+    const filters = compileRouteFilters(vh, r, deps);
     routes.push(Object.freeze({ name: r.name, virtualHost: vh.name, matches: compilePathPredicate(r.match), filters, action }));
   }
   return Object.freeze({ name: vh.name, routes: Object.freeze(routes) });

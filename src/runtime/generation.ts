@@ -3,6 +3,7 @@ import type { HostTable } from '../router/host-table.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { SniTable } from '../listener/sni.ts';
 import type { TrustFn } from '../listener/client-address.ts';
+import type { AuthnRuntime } from '../filters/authn/runtime.ts';
 
 // A generation: everything compiled from one validated config snapshot. Requests read the current
 // generation once (through their listener's view) and use only it, so a reload can never mix configs.
@@ -36,6 +37,8 @@ export interface Generation {
   readonly listeners: ReadonlyMap<string, CompiledListener>;
   readonly hosts: HostTable;
   readonly clusters: ReadonlyMap<string, Cluster>;
+  /** Authn providers (JWKS key sets, verified-token caches) and the internal token minter. */
+  readonly authn: AuthnRuntime;
   /** Every file the generation was compiled from (config, certificates, keys, CAs): watched for changes. */
   readonly files: readonly string[];
 }

@@ -101,6 +101,8 @@ export class Provider {
   private readonly verifyOptions: JWTVerifyOptions;
   private readonly skewMs: number;
   private readonly cache = new LRUCache<string, Verified>({ max: CACHE_MAX_ENTRIES });
+  /** Signature checks done (cache misses); tests and the dashboard read it. */
+  verifications = 0;
 
   constructor(
     cfg: AuthnProviderConfig,
@@ -171,6 +173,7 @@ export class Provider {
   }
 
   private async check(token: string): Promise<JWTPayload> {
+    this.verifications++;
     return (await jwtVerify(token, this.keys.resolve, this.verifyOptions)).payload;
   }
 

@@ -22,7 +22,9 @@ const R = 'virtualHosts[].routes[]';
 
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level
-  { path: 'rateLimit' },
+  // rateLimit.redis alone is the internal token's shared cache (authn.internalToken.cache: redis)
+  { path: 'rateLimit.policies' },
+  { path: 'rateLimit.store' },
   { path: 'xds' },
   { path: 'tracing' },
   { path: 'grpcHealth' },

@@ -37,6 +37,16 @@ export function parseJwks(body: unknown): JSONWebKeySet {
   return { keys: keys as unknown as JSONWebKeySet['keys'] };
 }
 
+/** The URL without credentials or query (either could hold a secret), for logs. */
+function safeUrl(u: string): string {
+  try {
+    const url = new URL(u);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
 function noKeys(): never {
   throw new joseErrors.JWKSNoMatchingKey('no key set loaded yet');
 }
@@ -137,7 +147,7 @@ export class RemoteKeySet implements KeySet {
       this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
       if (!this.failing) {
         log.warn(
-          { provider: this.o.name, url: this.o.url, err: (err as Error).message, keptLastGood: this.current !== null },
+          { provider: this.o.name, url: safeUrl(this.o.url), err: (err as Error).message, keptLastGood: this.current !== null },
           'JWKS fetch failed; retrying in the background',
         );
       }

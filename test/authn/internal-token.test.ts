@@ -42,6 +42,7 @@ authn:
       issuer: https://idp.test
       audiences: [gatehouse-test]
       jwks: { keys: [${JSON.stringify(edgeKey.jwk)}] }
+      forwardToken: true
   internalToken:
     issuer: https://gatehouse.internal
     audience: mesh
@@ -112,7 +113,10 @@ test('the token is reused for the same edge identity within its ttl (even from a
 test('a client-sent internal token header never reaches the mesh', async () => {
   const anon = await meshToken('/public', null, { 'x-mesh-authorization': 'Bearer forged' });
   assert.equal(anon, undefined, 'anonymous request: removed, none minted');
-  const authed = await meshToken('/y', await sign(edgeKey, alice), { 'x-mesh-authorization': 'Bearer forged' });
+  const edge = await sign(edgeKey, alice);
+  const r = await h1(pki, gw.httpsPort, '/fwd', { headers: { authorization: `Bearer ${edge}` } });
+  assert.equal(JSON.parse(r.body).headers.authorization, `Bearer ${edge}`, 'forwardToken: true keeps the edge token');
+  const authed = await meshToken('/y', edge, { 'x-mesh-authorization': 'Bearer forged' });
   assert.notEqual(authed, 'Bearer forged');
   assert.match(authed ?? '', /^Bearer ey/);
 });

@@ -110,3 +110,18 @@ test('a failing JWKS server: not ready, tokens are 401, background retries, then
   }, 'tokens validate after the JWKS server recovered');
   await eventually(() => gw.gw.ready, 'ready after the JWKS arrived');
 });
+
+test('a readiness hold ends after its bound even if the work never finishes', async () => {
+  const pki = await testPki();
+  const up = await startUpstream();
+  cleanups.push(() => up.close());
+  const k = await makeKey('k', 'ec');
+  const jwks = await startJwksServer([k]);
+  cleanups.push(() => jwks.stop());
+  const gw = await startGateway(config(pki, jwks.url, up.address));
+  cleanups.push(() => gw.close());
+  await eventually(() => gw.gw.ready, 'ready');
+  gw.gw.holdReadiness('never', new Promise(() => undefined), 300);
+  assert.equal(gw.gw.ready, false);
+  await eventually(() => gw.gw.ready, 'ready again once the bound passed');
+});

@@ -19,7 +19,7 @@ let rsa: TestKey;
 let ec: TestKey;
 let stranger: TestKey;
 
-function config(extraRoute = ''): string {
+function config(extraRoute = '', claimsToHeaders = '{ sub: x-auth-sub, email: x-auth-email, "realm_access.roles": x-auth-roles }'): string {
   return `
 admin: { address: "127.0.0.1:{{admin}}" }
 drain: { delay: 0s, timeout: 2s }
@@ -38,7 +38,7 @@ authn:
       jwksUri: ${jwks.url}
       algorithms: [RS256, ES256]
       clockSkew: 5s
-      claimsToHeaders: { sub: x-auth-sub, email: x-auth-email, "realm_access.roles": x-auth-roles }
+      claimsToHeaders: ${claimsToHeaders}
       forwardToken: false
 virtualHosts:
   - name: main
@@ -215,6 +215,23 @@ test('a reload with unchanged providers keeps the key set: no JWKS refetch', asy
   assert.equal(gw.gw.current!.authn.providers.get('idp'), provider, 'the provider object survived');
   assert.equal(jwks.hits, hits, 'no fetch on reload');
   assert.equal(gw.gw.ready, true);
+});
+
+test('a reload that changes a provider but not its JWKS source keeps the key set: no refetch', async () => {
+  const before = gw.gw.current!.authn.providers.get('idp')!;
+  const hits = jwks.hits;
+  gw.rewrite(config('', '{ sub: x-auth-user }'));
+  assert.equal((await gw.gw.reload('test')).ok, true);
+  const after = gw.gw.current!.authn.providers.get('idp')!;
+  assert.notEqual(after, before, 'a new provider (its claimsToHeaders changed)');
+  assert.equal(after.keys, before.keys, 'the same key set');
+  assert.equal(jwks.hits, hits);
+  const r = await h1(pki, gw.httpsPort, '/renamed', { headers: { ...bearer(await sign(rsa, claims)), 'x-auth-sub': 'mallory' } });
+  assert.equal(r.status, 200);
+  assert.equal(seen(r.body).headers['x-auth-user'], 'alice');
+  assert.equal(seen(r.body).headers['x-auth-sub'], 'mallory', 'no longer an identity header of this config');
+  gw.rewrite(config());
+  assert.equal((await gw.gw.reload('test')).ok, true);
 });
 
 test('JWKS server stopped after the first fetch: tokens still validate with the last good keys', async () => {

@@ -187,8 +187,8 @@ export class Provider {
     return Object.freeze(out) as string[];
   }
 
+  /** Drops the cache; the key set is owned (and closed) by the authn runtime, as providers may share it. */
   close(): void {
-    this.keys.close();
     this.cache.clear();
   }
 }

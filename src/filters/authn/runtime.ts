@@ -27,6 +27,8 @@ export interface Warmup {
 
 export interface AuthnRuntime {
   readonly providers: ReadonlyMap<string, Provider>;
+  /** Key sets by source fingerprint: shared by providers with the same JWKS, reused across reloads. */
+  readonly keySets: ReadonlyMap<string, KeySet>;
   readonly internalToken: InternalTokenMinter | null;
   /** Lower-case identity headers no client may send through (claimsToHeaders, internal token). */
   readonly guardedHeaders: readonly string[];
@@ -85,31 +87,39 @@ export async function compileAuthn(
   const warming: Warmup[] = [];
   const providers = new Map<string, Provider>();
 
+  const keySets = new Map<string, KeySet>();
+
   for (const [i, p] of (cfg?.providers ?? []).entries()) {
     const path = `authn.providers[${i}]`;
     const ca = p.jwksCaFile ? await readOrError(p.jwksCaFile, `${path}.jwksCaFile`, errors) : undefined;
     const file = p.jwksFile ? await readOrError(p.jwksFile, `${path}.jwksFile`, errors) : undefined;
     if (ca === null || file === null) continue;
-    const fp = fingerprint(JSON.stringify(p), ca, file);
-    const old = previous?.providers.get(p.name);
-    if (old && old.fingerprint === fp) {
-      providers.set(p.name, old);
-      continue;
+    // The key set is keyed by its source only: a provider whose other settings change keeps its keys.
+    const keysFp = fingerprint(p.jwksUri, ca, file, p.jwks ? JSON.stringify(p.jwks) : undefined);
+    let keys = keySets.get(keysFp) ?? previous?.keySets.get(keysFp);
+    if (!keys) {
+      try {
+        if (p.jwksUri) keys = new RemoteKeySet({ name: p.name, url: p.jwksUri, caPem: ca });
+        else if (file !== undefined) keys = new StaticKeySet(parseJwks(JSON.parse(file)));
+        else keys = new StaticKeySet(parseJwks(p.jwks as JSONWebKeySet));
+      } catch (err) {
+        const at = p.jwksFile ? `${path}.jwksFile` : `${path}.jwks`;
+        errors.push({ path: at, message: `invalid JWKS: ${(err as Error).message}` });
+        continue;
+      }
+      created.push(keys);
+      if (keys.firstLoad) warming.push({ what: `JWKS of authn provider ${p.name}`, ready: keys.firstLoad });
     }
-    let keys: KeySet;
-    try {
-      if (p.jwksUri) keys = new RemoteKeySet({ name: p.name, url: p.jwksUri, caPem: ca });
-      else if (file !== undefined) keys = new StaticKeySet(parseJwks(JSON.parse(file)));
-      else keys = new StaticKeySet(parseJwks(p.jwks as JSONWebKeySet));
-    } catch (err) {
-      const at = p.jwksFile ? `${path}.jwksFile` : `${path}.jwks`;
-      errors.push({ path: at, message: `invalid JWKS: ${(err as Error).message}` });
+    keySets.set(keysFp, keys);
+    const fp = fingerprint(JSON.stringify(p), keysFp);
+    const old = previous?.providers.get(p.name);
+    if (old && old.fingerprint === fp && old.keys === keys) {
+      providers.set(p.name, old);
       continue;
     }
     const provider = new Provider(p, fp, keys);
     created.push(provider);
     providers.set(p.name, provider);
-    if (keys.firstLoad) warming.push({ what: `JWKS of authn provider ${p.name}`, ready: keys.firstLoad });
   }
 
   let minter: InternalTokenMinter | null = null;
@@ -144,6 +154,7 @@ export async function compileAuthn(
 
   const runtime: AuthnRuntime = Object.freeze({
     providers,
+    keySets,
     internalToken: minter,
     guardedHeaders,
     guard,
@@ -156,6 +167,7 @@ export async function compileAuthn(
     jwks: () => (minter ? minter.jwks() : { keys: [] }),
     close() {
       for (const p of providers.values()) p.close();
+      for (const k of keySets.values()) k.close();
       minter?.close();
     },
   });
@@ -163,6 +175,8 @@ export async function compileAuthn(
   const retired: Closeable[] = [];
   if (previous) {
     for (const p of previous.providers.values()) if (providers.get(p.name) !== p) retired.push(p);
+    const kept = new Set(keySets.values());
+    for (const k of previous.keySets.values()) if (!kept.has(k)) retired.push(k);
     if (previous.internalToken && previous.internalToken !== minter) retired.push(previous.internalToken);
   }
   return { runtime, retired, created, warming };

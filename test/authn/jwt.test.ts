@@ -91,6 +91,20 @@ test('RSA and EC tokens are accepted; claims become headers and the token is str
   }
 });
 
+test('a token without kid is checked against every key of its type', async () => {
+  const rsa2 = await makeKey('rsa-2', 'rsa');
+  jwks.keys = [rsa2, rsa, ec];
+  const provider = gw.gw.current!.authn.providers.get('idp')!;
+  // Bring the new key set in through the unknown-kid path (the first refetch is not in cooldown).
+  assert.equal((await h1(pki, gw.httpsPort, '/k', { headers: bearer(await sign(rsa2, claims)) })).status, 200);
+  const noKid = await sign(rsa, claims, { kid: '' });
+  assert.equal((await h1(pki, gw.httpsPort, '/nokid', { headers: bearer(noKid) })).status, 200);
+  const strangerNoKid = await sign(stranger, claims, { kid: '' });
+  assert.equal((await h1(pki, gw.httpsPort, '/nokid', { headers: bearer(strangerNoKid) })).status, 401);
+  assert.ok(provider.verifications > 0);
+  jwks.keys = [rsa, ec];
+});
+
 test('HTTP/2 requests are authenticated the same way', async () => {
   const t = await sign(ec, claims);
   const ok = await h2(pki, gw.httpsPort, '/h2', { headers: bearer(t) });

@@ -101,7 +101,8 @@ export interface SignOptions {
 export function sign(key: TestKey, claims: JWTPayload, o: SignOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   let j = new SignJWT(claims)
-    .setProtectedHeader({ alg: key.alg, kid: o.kid ?? key.kid, typ: 'JWT' })
+    // kid: '' leaves the kid out of the header.
+    .setProtectedHeader(o.kid === '' ? { alg: key.alg, typ: 'JWT' } : { alg: key.alg, kid: o.kid ?? key.kid, typ: 'JWT' })
     .setIssuer(o.iss ?? 'https://idp.test')
     .setAudience(o.aud ?? 'gatehouse-test')
     .setIssuedAt(now + (o.iatIn ?? 0));

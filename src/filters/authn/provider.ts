@@ -174,7 +174,22 @@ export class Provider {
 
   private async check(token: string): Promise<JWTPayload> {
     this.verifications++;
-    return (await jwtVerify(token, this.keys.resolve, this.verifyOptions)).payload;
+    try {
+      return (await jwtVerify(token, this.keys.resolve, this.verifyOptions)).payload;
+    } catch (err) {
+      // No kid and several keys of the right type: try each (jose hands them over as an async iterator).
+      if ((err as { code?: string }).code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw err;
+      let last: unknown = err;
+      for await (const key of err as AsyncIterable<CryptoKey>) {
+        try {
+          return (await jwtVerify(token, key, this.verifyOptions)).payload;
+        } catch (e) {
+          last = e;
+          if ((e as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw e;
+        }
+      }
+      throw last;
+    }
   }
 
   private headerPairs(claims: Record<string, unknown>): string[] | null {

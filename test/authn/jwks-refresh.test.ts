@@ -125,3 +125,22 @@ test('a readiness hold ends after its bound even if the work never finishes', as
   assert.equal(gw.gw.ready, false);
   await eventually(() => gw.gw.ready, 'ready again once the bound passed');
 });
+
+test('a JWKS server that starts answering garbage: the last good keys keep serving', async () => {
+  const pki = await testPki();
+  const up = await startUpstream();
+  cleanups.push(() => up.close());
+  const k = await makeKey('good', 'ec');
+  const jwks = await startJwksServer([k]);
+  cleanups.push(() => jwks.stop());
+  const gw = await startGateway(config(pki, jwks.url, up.address));
+  cleanups.push(() => gw.close());
+  await eventually(() => gw.gw.ready, 'ready');
+  const hits = jwks.hits;
+  jwks.rawBody = '{"keys": "not a list"';
+  // An unknown kid makes the gateway refetch: it gets the broken answer and keeps its keys.
+  const stranger = await makeKey('new-kid', 'ec');
+  assert.equal((await h1(pki, gw.httpsPort, '/', { headers: { authorization: `Bearer ${await sign(stranger, { sub: 'x' })}` } })).status, 401);
+  assert.equal(jwks.hits - hits, 1, 'the broken answer was fetched');
+  assert.equal((await h1(pki, gw.httpsPort, '/', { headers: { authorization: `Bearer ${await sign(k, { sub: 'y' })}` } })).status, 200);
+});

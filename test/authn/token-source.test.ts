@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileTokenSources, findCookie, findToken, withoutCookie } from '../../src/filters/authn/token-source.ts';
 import { claimHeaderValue, compileClaimPath } from '../../src/filters/authn/claims.ts';
+import { parseJwks } from '../../src/filters/authn/key-set.ts';
 
 // Table tests for the small parsers on the authn path: token sources, cookies, claim paths.
 
@@ -60,4 +61,12 @@ test('claim header values: text, joined arrays, JSON objects; unsafe values drop
   assert.equal(claimHeaderValue('evil\r\nx-injected: 1'), null);
   assert.equal(claimHeaderValue(undefined), null);
   assert.equal(claimHeaderValue(null), null);
+});
+
+test('parseJwks keeps only keys and refuses sets that cannot be right', () => {
+  const cf = { keys: [{ kty: 'RSA', kid: 'a', n: 'x', e: 'AQAB' }], public_cert: { kid: 'a', cert: 'PEM' }, public_certs: [{ kid: 'a', cert: 'PEM' }] };
+  assert.deepEqual(parseJwks(cf), { keys: cf.keys });
+  for (const bad of [null, 'x', 42, [], {}, { keys: 'nope' }, { keys: [] }, { keys: [1, 'a'] }, { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }, { keys: [{ kty: 'RSA', n: 'x', e: 'AQAB', d: 'private' }] }]) {
+    assert.throws(() => parseJwks(bad), JSON.stringify(bad));
+  }
 });

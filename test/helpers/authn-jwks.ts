@@ -39,6 +39,8 @@ export interface JwksServer {
   gate: Promise<void> | null;
   /** Answer with this status instead of the key set (a failing JWKS server). */
   failWith: number | null;
+  /** Answer 200 with this body instead of the key set (a broken JWKS server). */
+  rawBody: string | null;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startJwksServer(keys: TestKey[], o: { tls?: TestPki; path?
     cloudflareShape: false,
     gate: null,
     failWith: null,
+    rawBody: null,
     stop: async () => undefined,
   };
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -59,6 +62,11 @@ export async function startJwksServer(keys: TestKey[], o: { tls?: TestPki; path?
     if (state.failWith !== null) {
       state.hits++;
       res.writeHead(state.failWith).end('nope');
+      return;
+    }
+    if (state.rawBody !== null) {
+      state.hits++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(state.rawBody);
       return;
     }
     if (req.url !== path) {

@@ -15,7 +15,7 @@ import { log } from '../../observability/logger.ts';
 export const FORWARDED_CLAIMS = ['email', 'name', 'preferred_username', 'groups', 'roles'] as const;
 
 const MEMORY_MAX = 10_000;
-const REDIS_TIMEOUT_MS = 250;
+const REDIS_TIMEOUT_MS = 500;
 
 interface PublishedKey {
   readonly jwk: JWK;

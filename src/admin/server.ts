@@ -53,6 +53,10 @@ export function buildAdmin(state: AdminState, token: string | undefined): Fastif
   app.get('/clusters', async () => ({
     clusters: state.current ? [...state.current.clusters.values()].map((c) => c.summary()) : [],
   }));
+  // The internal token's public keys, for mesh services that verify it.
+  app.get('/.well-known/jwks.json', async (_req, reply) =>
+    reply.header('cache-control', 'max-age=60').send(state.current ? state.current.authn.jwks() : { keys: [] }),
+  );
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardHtml(state)));
   return app;

@@ -26,6 +26,8 @@ export async function validateCommand(argv: string[]): Promise<number> {
   try {
     const { generation } = await compile(loaded.config, resolve(values.config), 1);
     await Promise.all([...generation.clusters.values()].map((c) => c.close()));
+    generation.authn.close(); // JWKS fetches and the Redis connection it started
+
   } catch (err) {
     if (err instanceof CompileError) {
       for (const e of err.errors) process.stdout.write(`${formatConfigError(e)}\n`);

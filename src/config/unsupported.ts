@@ -22,7 +22,6 @@ const R = 'virtualHosts[].routes[]';
 
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level
-  { path: 'authn' },
   { path: 'xds' },
   { path: 'tracing' },
   { path: 'grpcHealth' },
@@ -30,11 +29,7 @@ export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // listeners
   { path: 'listeners[].proxyProtocol', when: isTrue },
   // virtual hosts
-  { path: 'virtualHosts[].authn' },
-  { path: 'virtualHosts[].authz' },
   // routes
-  { path: `${R}.authn` },
-  { path: `${R}.authz` },
   { path: `${R}.match.regex` },
   { path: `${R}.match.methods` },
   { path: `${R}.match.headers` },

@@ -1,5 +1,13 @@
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 
-// The one Prometheus registry of the process (served at admin GET /metrics). Each concern registers
-// its own metrics here from its own module; hot paths bump plain numbers that `collect()` reads.
+// The gateway's Prometheus registry (served at admin GET /metrics). Metrics are created here, once,
+// and incremented through their handles: never looked up by name on the request path.
+
 export const registry = new Registry();
+
+export const authnFailures = new Counter({
+  name: 'gatehouse_authn_failures_total',
+  help: 'Edge token validations that failed, by reason',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});

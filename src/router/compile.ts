@@ -4,6 +4,8 @@ import type { Cluster } from '../upstream/cluster.ts';
 import type { RequestFilter } from '../filters/filter.ts';
 import { compileRateLimitFilters } from '../filters/ratelimit/filter.ts';
 import { RateLimits } from '../filters/ratelimit/runtime.ts';
+import type { AuthnRuntime } from '../filters/authn/runtime.ts';
+import { compileAuthz } from '../filters/authz/filter.ts';
 import type { CompiledRoute, CompiledVirtualHost, RouteAction, RouteRequest } from './types.ts';
 
 // Compiles a virtual host's routes into predicate closures and actions, once per generation.
@@ -48,13 +50,26 @@ function compileAction(
  * The route's filter chain, in the order the SPEC implies: IP-keyed rate limits (cheap, before any
  * token work) → authn → authz → claim-keyed rate limits. Each concern adds its filter here.
  */
-function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, rateLimits: RateLimits): RequestFilter[] | null {
+function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: FilterDeps): RequestFilter[] | null {
   const filters: RequestFilter[] = [];
-  const limits = compileRateLimitFilters(rateLimits, vh, r);
-  if (limits.beforeAuthn) filters.push(limits.beforeAuthn); // clientIp / header / route keys
-  // authn → authz go here
-  if (limits.afterAuthn) filters.push(limits.afterAuthn); // claim keys
+  const limits = compileRateLimitFilters(deps.rateLimits ?? RateLimits.NONE, vh, r);
+  if (limits.beforeAuthn) filters.push(limits.beforeAuthn); // clientIp / header / route keys: before any token work
+  // A route's authn/authz, when given, replaces its virtual host's (SPEC "Precise semantics").
+  const authn = r.authn ?? vh.authn;
+  if (authn && deps.authn) filters.push(deps.authn.filterFor(authn));
+  else if (deps.authn?.guard) filters.push(deps.authn.guard); // no authn: still drop spoofed identity headers
+  const authz = compileAuthz(r.authz ?? vh.authz);
+  if (authz) filters.push(authz);
+  if (limits.afterAuthn) filters.push(limits.afterAuthn); // claim keys: need the verified claims
+  if (deps.authn?.internalTokenFilter) filters.push(deps.authn.internalTokenFilter); // minted last: only for admitted requests
   return filters.length > 0 ? filters : null;
+}
+
+/** Compiled per-generation objects route filters are built from. */
+/** The per-generation runtimes a route's filters are built from. */
+export interface FilterDeps {
+  readonly authn?: AuthnRuntime;
+  readonly rateLimits?: RateLimits;
 }
 
 export function compileVirtualHost(
@@ -63,13 +78,13 @@ export function compileVirtualHost(
   clusters: ReadonlyMap<string, Cluster>,
   defaultTimeoutMs: number,
   errors: ConfigError[],
-  rateLimits: RateLimits = RateLimits.NONE,
+  deps: FilterDeps = {},
 ): CompiledVirtualHost {
   const routes: CompiledRoute[] = [];
   for (const [i, r] of vh.routes.entries()) {
     const action = compileAction(r, `${path}.routes[${i}]`, clusters, defaultTimeoutMs, errors);
     if (!action) continue;
-    const filters = compileRouteFilters(vh, r, rateLimits);
+    const filters = compileRouteFilters(vh, r, deps);
     routes.push(Object.freeze({ name: r.name, virtualHost: vh.name, matches: compilePathPredicate(r.match), filters, action }));
   }
   return Object.freeze({ name: vh.name, routes: Object.freeze(routes) });

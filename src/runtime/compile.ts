@@ -11,6 +11,7 @@ import { Cluster, parseHostPort } from '../upstream/cluster.ts';
 import { balancers } from '../upstream/balancers/index.ts';
 import { loadOriginationTls } from '../upstream/tls-origination.ts';
 import type { CompiledListener, Generation } from './generation.ts';
+import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runtime.ts';
 
 // compile(snapshot, previous): builds every runtime object once — TLS contexts, SNI tables, route
 // tables, clusters with their pools and balancers. Clusters whose config and TLS material did not
@@ -28,6 +29,10 @@ export interface CompileResult {
   readonly generation: Generation;
   /** Clusters of the previous generation that the new one does not use: close them after the swap. */
   readonly retired: Cluster[];
+  /** Other resources of the previous generation it no longer uses (authn providers, minter): close after the swap. */
+  readonly retiredResources: Closeable[];
+  /** Background work the gateway's readiness waits for, bounded (first JWKS fetches, Redis). */
+  readonly warming: Warmup[];
 }
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000; // Envoy's default route timeout
@@ -150,10 +155,11 @@ export async function compile(
   for (const l of compiled) if (l) listeners.set(l.name, l);
 
   const rateLimits = await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
+  const authn = await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
 
   const hosts = new HostTable();
   for (const [i, vh] of config.virtualHosts.entries()) {
-    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, rateLimits);
+    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits });
     for (const d of vh.domains) hosts.add(d, compiledHost);
   }
 
@@ -161,6 +167,7 @@ export async function compile(
     // Close what this failed compile created; never touch what it borrowed from `previous`.
     for (const c of clusters.values()) if (previous?.clusters.get(c.name) !== c) void c.close();
     rateLimits.discard(previous?.rateLimits);
+    for (const r of authn.created) r.close();
     throw new CompileError(errors);
   }
 
@@ -168,8 +175,10 @@ export async function compile(
   if (previous) for (const c of previous.clusters.values()) if (clusters.get(c.name) !== c) retired.push(c);
 
   return {
-    generation: Object.freeze({ version, config, listeners, hosts, clusters, rateLimits, files: collectFiles(config, configFile) }),
+    generation: Object.freeze({ version, config, listeners, hosts, clusters, rateLimits, authn: authn.runtime, files: collectFiles(config, configFile) }),
     retired,
+    retiredResources: authn.retired,
+    warming: authn.warming,
   };
 }
 
@@ -182,5 +191,10 @@ export function collectFiles(config: GatewayConfig, configFile: string): string[
     if (c.tls?.keyFile) files.add(c.tls.keyFile);
     if (c.tls?.caFile) files.add(c.tls.caFile);
   }
+  for (const p of config.authn?.providers ?? []) {
+    if (p.jwksFile) files.add(p.jwksFile);
+    if (p.jwksCaFile) files.add(p.jwksCaFile);
+  }
+  if (config.authn?.internalToken) files.add(config.authn.internalToken.signingKeyFile);
   return [...files];
 }

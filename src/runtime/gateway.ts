@@ -46,7 +46,26 @@ export class Gateway {
   }
 
   get ready(): boolean {
-    return this.gen !== null && !this.draining;
+    return this.gen !== null && !this.draining && this.readinessHolds.size === 0;
+  }
+
+  /** Work readiness waits for (first JWKS fetches, Redis): each hold ends when it settles or after maxMs. */
+  private readonly readinessHolds = new Set<object>();
+
+  holdReadiness(what: string, until: Promise<unknown>, maxMs = READINESS_WAIT_MS): void {
+    const hold = {};
+    this.readinessHolds.add(hold);
+    const timer = setTimeout(() => {
+      if (this.readinessHolds.delete(hold)) log.warn({ what, waitedMs: maxMs }, 'not ready in time; reporting ready without it');
+    }, maxMs);
+    timer.unref();
+    void until.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      clearTimeout(timer);
+      this.readinessHolds.delete(hold);
+    });
   }
 
   get inflight(): number {
@@ -87,7 +106,7 @@ export class Gateway {
     const loaded = await loadConfigFile(this.configFile);
     if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
     try {
-      const { generation, retired } = await compile(loaded.config, this.configFile, this.version + 1, this.gen ?? undefined);
+      const { generation, retired, retiredResources, warming } = await compile(loaded.config, this.configFile, this.version + 1, this.gen ?? undefined);
       await this.listeners.apply(generation);
       const replaced = this.gen;
       this.gen = generation;
@@ -97,6 +116,8 @@ export class Gateway {
       this.watcher.set(generation.files);
       this.lastReloadError = null;
       for (const c of retired) void c.close(); // in-flight requests finish on their old pools
+      for (const r of retiredResources) r.close();
+      for (const w of warming) this.holdReadiness(w.what, w.ready);
       if (reason !== 'start') log.info({ version: this.version, reason }, 'config reloaded');
       return { ok: true, version: this.version };
     } catch (err) {
@@ -154,10 +175,14 @@ export class Gateway {
     await this.admin?.close();
     if (this.gen) await Promise.all([...this.gen.clusters.values()].map((c) => c.close()));
     await this.gen?.rateLimits.close();
+    this.gen?.authn.close();
     this.accessLog.close();
     log.info('stopped');
   }
 }
+
+/** How long readiness waits for a component's warm-up (a JWKS server, Redis) before going ahead without it. */
+const READINESS_WAIT_MS = 10_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());

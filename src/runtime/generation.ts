@@ -4,6 +4,7 @@ import type { Cluster } from '../upstream/cluster.ts';
 import type { SniTable } from '../listener/sni.ts';
 import type { TrustFn } from '../listener/client-address.ts';
 import type { RateLimits } from '../filters/ratelimit/runtime.ts';
+import type { AuthnRuntime } from '../filters/authn/runtime.ts';
 
 // A generation: everything compiled from one validated config snapshot. Requests read the current
 // generation once (through their listener's view) and use only it, so a reload can never mix configs.
@@ -39,6 +40,8 @@ export interface Generation {
   readonly clusters: ReadonlyMap<string, Cluster>;
   /** Rate-limit policies and their store (kept across reloads while unchanged). */
   readonly rateLimits: RateLimits;
+  /** Authn providers (JWKS key sets, verified-token caches) and the internal token minter. */
+  readonly authn: AuthnRuntime;
   /** Every file the generation was compiled from (config, certificates, keys, CAs): watched for changes. */
   readonly files: readonly string[];
 }

@@ -275,9 +275,9 @@ const rows: Row[] = [
     errors: ['virtualHosts[0].routes: must not be empty'],
   },
   {
-    name: 'unknown authn provider (and authn not built yet)',
+    name: 'unknown authn provider',
     mutate: (c) => (c.virtualHosts[0].authn = { providers: ['nope'] }),
-    errors: ['virtualHosts[0].authn.providers[0]: unknown authn provider "nope"', 'virtualHosts[0].authn: not supported yet'],
+    errors: ['virtualHosts[0].authn.providers[0]: unknown authn provider "nope"'],
   },
   {
     name: 'YAML syntax error',

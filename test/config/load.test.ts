@@ -204,13 +204,10 @@ describe('good configs', () => {
     assert.deepEqual(r.errors.map(formatConfigError), [
       'clusters[0].loadBalancer.hashOn: only applies to ring_hash and maglev',
       ...[
-        'authn',
         'xds',
         'tracing',
         'grpcHealth',
         'dns',
-        'virtualHosts[0].authn',
-        `${R}[1].authz`,
         `${R}[1].match.methods`,
         `${R}[0].match.headers`,
         `${R}[1].match.headers`,

@@ -32,7 +32,7 @@ export class SocketResponse implements GatewayResponse {
   writeHead(status: number, headers: OutgoingHttpHeaders = {}): this {
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
     for (const [name, value] of Object.entries(headers)) {
-      if (value === undefined || name === 'connection') continue;
+      if (value === undefined || (name === 'connection' && status !== 101)) continue;
       for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${String(v).replace(/[\r\n]/g, '')}\r\n`;
     }
     // After a gateway answer on an Upgrade request the connection is not reused.

@@ -30,7 +30,7 @@ export function h1(
         servername: o.servername ?? 'localhost',
         agent: o.agent ?? false,
         ALPNProtocols: ['http/1.1'],
-      },
+      } as https.RequestOptions,
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -80,8 +80,17 @@ function join(a: Duplex, b: Duplex): void {
   };
   a.on('error', onError);
   b.on('error', onError);
-  a.once('close', () => (b.writableEnded ? b.destroy() : b.end()));
-  b.once('close', () => (a.writableEnded ? a.destroy() : a.end()));
+  // One side gone: finish the other cleanly, and cut it if its peer does not close within a grace period.
+  const closeOther = (s: Duplex) => {
+    if (s.destroyed) return;
+    if (s.writableEnded) s.destroy();
+    else {
+      s.end();
+      setTimeout(() => s.destroy(), 5_000).unref();
+    }
+  };
+  a.once('close', () => closeOther(b));
+  b.once('close', () => closeOther(a));
 }
 
 export function proxyWebSocket(ex: Exchange, cluster: Cluster, upstreamPath: string, action: ForwardAction, trustedPeer: boolean): void {
@@ -111,7 +120,11 @@ export function proxyWebSocket(ex: Exchange, cluster: Cluster, upstreamPath: str
       })
     : http.request(base);
   ex.upstreamStartedAt = performance.now();
-  const connectTimer = setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), po.connectTimeoutMs + (action.timeoutMs || 15_000));
+  // The upstream must answer the upgrade within the route timeout (15 s when the route has none).
+  const connectTimer = setTimeout(
+    () => up.destroy(Object.assign(new Error('upgrade answer timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
+    action.timeoutMs > 0 ? action.timeoutMs : 15_000,
+  );
   ex.abortUpstream = () => up.destroy();
 
   up.once('upgrade', (res, upSocket: Socket, upHead: Buffer) => {
@@ -145,13 +158,15 @@ export function proxyWebSocket(ex: Exchange, cluster: Cluster, upstreamPath: str
     ex.res.writeHead(res.statusCode ?? 502, h as OutgoingHttpHeaders);
     res.on('data', (c: Buffer) => ex.res.write(c));
     res.once('end', () => ex.res.end());
-    res.once('error', () => ex.res.destroy());
+    res.on('error', () => ex.res.destroy());
   });
 
-  up.once('error', (err) => {
+  // `on`, not `once`: a request can report more than one error, and an unhandled one would crash.
+  up.on('error', (err) => {
     clearTimeout(connectTimer);
     ex.abortUpstream = null;
-    if (!ex.clientClosed) sendError(ex, classifyUpstreamError(err));
+    if (!ex.clientClosed && !ex.res.headersSent) sendError(ex, classifyUpstreamError(err));
+    else if (!ex.res.writableFinished) ex.res.destroy();
   });
   up.end();
 }

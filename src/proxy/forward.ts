@@ -36,6 +36,11 @@ class ClientClosedError extends Error {
   readonly code = 'GATEHOUSE_CLIENT_CLOSED';
 }
 
+/** A try that ran past perTryTimeout (classified like undici's headers timeout). */
+class PerTryTimeoutError extends Error {
+  readonly code = 'UND_ERR_HEADERS_TIMEOUT';
+}
+
 /** The reason a try is cut when its response is thrown away for a retry. */
 class DiscardedForRetry extends Error {
   readonly code = 'GATEHOUSE_RETRY_DISCARD';
@@ -130,23 +135,23 @@ class ForwardRun {
       return;
     }
     // Each try waits at most perTryTimeout for response headers, and never past the route deadline.
-    let headersTimeout = this.retry?.perTryTimeoutMs ?? 0;
-    let perTryBound = headersTimeout > 0;
+    // The deadline rides on undici's (coarse, cheap) headersTimeout; a per-try timeout shorter than
+    // what is left gets its own precise timer, since undici's timers tick only about every 0.5 s.
+    let headersTimeout = 0;
     if (this.deadline > 0) {
-      const left = Math.ceil(this.deadline - performance.now());
-      if (left <= 0) {
+      headersTimeout = Math.ceil(this.deadline - performance.now());
+      if (headersTimeout <= 0) {
         sendError(ex, Errors.upstreamTimeout);
         return;
       }
-      if (headersTimeout === 0 || left < headersTimeout) {
-        headersTimeout = left;
-        perTryBound = false;
-      }
     }
+    const perTry = this.retry?.perTryTimeoutMs ?? 0;
+    const perTryBound = perTry > 0 && (headersTimeout === 0 || perTry < headersTimeout);
     this.tries++;
     this.last = endpoint;
     ex.endpoint = endpoint;
     const handler = new UpstreamAttempt(this, endpoint, perTryBound);
+    if (perTryBound) handler.startTryTimer(perTry);
     ex.abortUpstream = (reason) => handler.abort(reason);
     endpoint.active++;
     ex.upstreamStartedAt = performance.now();
@@ -203,6 +208,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** The response was thrown away for a retry: ignore whatever undici still reports. */
   private discarded = false;
   private released = false;
+  private tryTimer: NodeJS.Timeout | null = null;
+  /** The per-try timeout fired before undici handed us a controller: abort as soon as it does. */
+  private timedOutEarly = false;
 
   constructor(
     private readonly run: ForwardRun,
@@ -211,18 +219,35 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   ) {}
 
   private release(): void {
+    if (this.tryTimer !== null) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = null;
+    }
     if (this.released) return;
     this.released = true;
     this.endpoint.active--;
   }
 
+  startTryTimer(ms: number): void {
+    this.tryTimer = setTimeout(() => {
+      this.tryTimer = null;
+      if (this.controller === null) this.timedOutEarly = true;
+      else this.controller.abort(new PerTryTimeoutError('per-try timeout'));
+    }, ms);
+  }
+
   onRequestStart(controller: Controller): void {
     this.controller = controller;
     if (this.run.ex.clientClosed) controller.abort(new ClientClosedError('client closed'));
+    else if (this.timedOutEarly) controller.abort(new PerTryTimeoutError('per-try timeout'));
   }
 
   onResponseStart(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200 || this.discarded) return; // 1xx informational: not relayed
+    if (this.tryTimer !== null) {
+      clearTimeout(this.tryTimer); // the per-try timeout bounds the wait for response headers only
+      this.tryTimer = null;
+    }
     const ex = this.run.ex;
     ex.upstreamDurationMs = performance.now() - ex.upstreamStartedAt;
     if (this.run.retryOnStatus(statusCode)) {

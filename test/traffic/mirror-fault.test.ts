@@ -41,8 +41,9 @@ before(async () => {
 });
 after(async () => {
   agent.destroy();
-  await gw.close();
+  // The shadow first: its unanswered copy would otherwise hold the gateway's pool open until it times out.
   await Promise.all([main.close(), shadow.close()]);
+  await gw.close();
 });
 
 const send = (path: string, o: { method?: string; body?: string } = {}) =>

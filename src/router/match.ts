@@ -28,14 +28,16 @@ export function compilePathPredicate(m: RouteMatchConfig): Pred {
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
+  // `host` means the authority on both protocols (HTTP/2 sends `:authority`, not `host`).
+  const v = name === 'host' ? (headers[':authority'] ?? headers.host) : headers[name];
   // Repeated headers are matched on their comma-joined value (as Envoy does).
   return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : v;
 }
 
 /** One header matcher, per the SPEC: on a missing header only `absent` is true; `invert` flips the result. */
 export function compileHeaderMatcher(m: HeaderMatcherConfig): Pred {
-  const name = m.name.toLowerCase();
+  const lower = m.name.toLowerCase();
+  const name = lower === ':authority' ? 'host' : lower;
   let test: (v: string | undefined) => boolean;
   if (m.present) test = (v) => v !== undefined;
   else if (m.absent) test = (v) => v === undefined;

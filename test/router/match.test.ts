@@ -15,6 +15,7 @@ const routes = [
   { name: 'h-present', match: { prefix: '/h/present', headers: [{ name: 'x-env', present: true }] }, ...to },
   { name: 'h-absent', match: { prefix: '/h/absent', headers: [{ name: 'x-env', absent: true }] }, ...to },
   { name: 'h-exact-inv', match: { prefix: '/h/inv-exact', headers: [{ name: 'x-env', exact: 'prod', invert: true }] }, ...to },
+  { name: 'h-host', match: { prefix: '/h/host', headers: [{ name: 'Host', suffix: '.example.com' }] }, ...to },
   { name: 'h-present-inv', match: { prefix: '/h/inv-present', headers: [{ name: 'x-env', present: true, invert: true }] }, ...to },
   // query matchers
   { name: 'q-exact', match: { prefix: '/q/exact', query: [{ name: 'debug', exact: '1' }] }, ...to },
@@ -52,6 +53,9 @@ const cases: Array<[string, Req, string | null]> = [
   ['inverted exact, other value', { path: '/h/inv-exact', headers: { 'x-env': 'dev' } }, 'h-exact-inv'],
   ['inverted exact, missing header (false → true)', { path: '/h/inv-exact' }, 'h-exact-inv'],
   ['inverted exact, equal value', { path: '/h/inv-exact', headers: { 'x-env': 'prod' } }, null],
+  ['host matcher on an HTTP/1.1 Host', { path: '/h/host', headers: { host: 'api.example.com' } }, 'h-host'],
+  ['host matcher on an HTTP/2 :authority', { path: '/h/host', headers: { ':authority': 'api.example.com' } }, 'h-host'],
+  ['host matcher miss', { path: '/h/host', headers: { host: 'example.org' } }, null],
   ['inverted present, missing', { path: '/h/inv-present' }, 'h-present-inv'],
   ['inverted present, present', { path: '/h/inv-present', headers: { 'x-env': '1' } }, null],
   ['query exact', { path: '/q/exact', query: '?a=b&debug=1' }, 'q-exact'],

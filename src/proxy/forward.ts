@@ -12,6 +12,7 @@ import { mutateResponseHeaders, type HeaderMutation } from './header-mutations.t
 import {
   backoffMs,
   methodRetriable,
+  recordRetry,
   retriableFailure,
   retriableStatus,
   RETRY_BODY_LIMIT,
@@ -178,6 +179,7 @@ class ForwardRun {
   private scheduleRetry(): void {
     const ex = this.ex;
     ex.retries++;
+    recordRetry(this.cluster.name);
     const timer = setTimeout(() => {
       ex.abortUpstream = null;
       this.attempt();

@@ -93,3 +93,15 @@ export function backoffMs(n: number): number {
   const ceiling = Math.min(RETRY_BACKOFF_BASE_MS * 2 ** n, RETRY_BACKOFF_CAP_MS);
   return Math.floor(Math.random() * (ceiling + 1));
 }
+
+const retriesByCluster = new Map<string, number>();
+
+/** Counts one retry toward `cluster` (only on the retry path, never per request). */
+export function recordRetry(cluster: string): void {
+  retriesByCluster.set(cluster, (retriesByCluster.get(cluster) ?? 0) + 1);
+}
+
+/** Retries so far by cluster name (for metrics and tests). */
+export function retryStats(): ReadonlyMap<string, number> {
+  return retriesByCluster;
+}

@@ -6,6 +6,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/net.ts';
 import { h2 } from '../helpers/clients.ts';
+import { retryStats } from '../../src/proxy/retry-policy.ts';
 import { keepAliveRequest, staticCluster, trafficConfig } from '../helpers/traffic.ts';
 
 // Retries against a real upstream that misbehaves on purpose. The upstream reads its script from the
@@ -81,7 +82,9 @@ const send = (path: string, o: { method?: string; body?: string | Buffer } = {})
   });
 
 test('a 503 is retried and the client never sees the failed tries', async () => {
+  const before = retryStats().get('scripted') ?? 0;
   const r = await send('/a/503/2/k1');
+  assert.equal(retryStats().get('scripted'), before + 2, 'two retries counted for the cluster');
   assert.equal(r.status, 200);
   assert.equal(JSON.parse(r.body).tries, 3);
   assert.equal(tries.get('k1'), 3);

@@ -7,13 +7,15 @@ import type { CompiledRoute, RouteRequest } from './types.ts';
 // Every route falls in one class by its path match:
 //  - keyed:    its first segment is fully known (`path: /a/b`, `prefix: /a/`, `prefix: /a/b`) → "a"
 //  - partial:  `prefix: /ab` matches any first segment that starts with "ab" ("/ab", "/ab/x", "/abc")
-//  - wildcard: `prefix: /` and `regex:` routes, which may match any path
+//  - keyed too: a regex that starts with a literal first segment (`/api/v[0-9]+/.*` → "api")
+//  - wildcard: `prefix: /` and other `regex:` routes, which may match any path
 // For every known segment K, the keyed and partial routes that can match K are merged in route order
 // at compile time. A request looks up its first segment and walks that list and the wildcard list
 // together in route order (two cursors, no allocation); only the candidates are tested in full.
 // A segment nobody named (mostly 404 traffic) collects the partial routes by probing its prefixes.
 
 const LINEAR_MAX = 8; // below this, a plain scan is as fast as the index
+const REGEX_LITERAL_SEGMENT = /^\/([A-Za-z0-9_~-]*)\//;
 
 type Kind = { kind: 'keyed'; key: string } | { kind: 'partial'; key: string } | { kind: 'wildcard' };
 
@@ -25,6 +27,14 @@ function classify(m: RouteMatchConfig): Kind {
   if (m.prefix !== undefined && m.prefix !== '/') {
     const end = m.prefix.indexOf('/', 1);
     return end === -1 ? { kind: 'partial', key: m.prefix.slice(1) } : { kind: 'keyed', key: m.prefix.slice(1, end) };
+  }
+  if (m.regex !== undefined) {
+    // `/api/v[0-9]+` (anchored) can only match first segment "api": a literal first segment closed by
+    // a '/' that no quantifier touches, and no alternation anywhere that could open another branch.
+    const lit = REGEX_LITERAL_SEGMENT.exec(m.regex);
+    if (lit && !m.regex.includes('|') && !'*+?{'.includes(m.regex.charAt(lit[0].length))) {
+      return { kind: 'keyed', key: lit[1] };
+    }
   }
   return { kind: 'wildcard' };
 }

@@ -28,6 +28,11 @@ const routes = [
   { name: 'exact', match: { path: '/p/exact' }, ...to },
   { name: 'regex', match: { regex: '/r/[0-9]+/items' }, ...to },
   { name: 'prefix-partial', match: { prefix: '/pre' }, ...to },
+  // regexes the index may key by their literal first segment — and the ones it must not
+  { name: 're-lit', match: { regex: '/rl/[0-9]+' }, ...to },
+  { name: 're-star', match: { regex: '/rs/*t' }, ...to }, // matches /rst: the slash is optional
+  { name: 're-alt', match: { regex: '/ra/x|/rb' }, ...to }, // matches /rb: another branch
+  { name: 're-opt', match: { regex: '/ro/?' }, ...to }, // matches /ro
   // first match wins: the specific route is listed before the general one
   { name: 'first-specific', match: { prefix: '/order/x' }, ...to },
   { name: 'first-general', match: { prefix: '/order' }, ...to },
@@ -73,6 +78,10 @@ const cases: Array<[string, Req, string | null]> = [
   ['regex whole path', { path: '/r/42/items' }, 'regex'],
   ['regex anchored at the end', { path: '/r/42/items/x' }, null],
   ['regex anchored at the start', { path: '/x/r/42/items' }, null],
+  ['regex with a literal first segment', { path: '/rl/12' }, 're-lit'],
+  ['regex whose slash is optional (*)', { path: '/rst' }, 're-star'],
+  ['regex with an alternation', { path: '/rb' }, 're-alt'],
+  ['regex whose slash is optional (?)', { path: '/ro' }, 're-opt'],
   ['prefix is textual (as in Envoy)', { path: '/prefix-and-more' }, 'prefix-partial'],
   ['prefix exact', { path: '/pre' }, 'prefix-partial'],
   ['first match wins (specific listed first)', { path: '/order/x/1' }, 'first-specific'],
@@ -117,7 +126,7 @@ test('the index gives exactly what a linear first-match scan gives, on a large r
       kind < 3 ? { prefix: `/${seg()}` } // partial first segment
         : kind < 6 ? { prefix: p }
           : kind < 8 ? { path: p }
-            : kind < 9 ? { regex: `/${seg()}.*` }
+            : kind < 9 ? { regex: [`/${seg()}.*`, `/${seg()}/[a-z0-9]+`, `/${seg()}/*${seg()}`, `/${seg()}/x|/${seg()}`, `/${seg()}/?`][rnd(5)] }
               : { prefix: '/', headers: [{ name: 'x-k', exact: String(rnd(5)) }] };
     many.push({ name: `r${i}`, match: { ...match, ...(rnd(4) === 0 ? { methods: ['POST'] } : {}) }, ...to });
   }

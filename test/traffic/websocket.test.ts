@@ -1,6 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
+import tls from 'node:tls';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { testPki, type TestPki } from '../helpers/pki.ts';
@@ -134,4 +136,16 @@ test('an upstream that refuses the upgrade has its answer relayed', async () => 
     ws.once('error', () => undefined);
   });
   assert.equal(status, 401);
+});
+
+test('an Upgrade to another protocol than websocket is refused with 403, even on a websocket route', async () => {
+  const sock = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ca: pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+  await once(sock, 'secureConnect');
+  sock.write(`GET /ws HTTP/1.1\r\nhost: localhost\r\nconnection: upgrade\r\nupgrade: h2c\r\n\r\n`);
+  let text = '';
+  sock.on('data', (c: Buffer) => (text += c.toString()));
+  await once(sock, 'end');
+  sock.destroy();
+  assert.match(text, /^HTTP\/1\.1 403 /);
+  assert.match(text, /"error":"upgrade_not_allowed"/);
 });

@@ -29,9 +29,15 @@ export const Errors = Object.freeze({
   upstreamProtocolError: spec('upstream_protocol_error', 502, 'the upstream sent an invalid response'),
   upstreamTimeout: spec('upstream_timeout', 504, 'the upstream did not answer in time'),
   requestTimeout: spec('request_timeout', 408, 'the request was not received in time'),
+  upgradeNotAllowed: spec('upgrade_not_allowed', 403, 'this route does not accept protocol upgrades'),
   draining: spec('draining', 503, 'the gateway is shutting down'),
   internal: spec('internal_error', 500, 'internal error'),
 });
+
+/** Answer of a `fault.abort` (the status is the route's choice). */
+export function faultAbort(status: number): GatewayErrorSpec {
+  return spec('fault_injected', status, 'fault injected by the gateway');
+}
 
 export type ErrorKey = keyof typeof Errors;
 

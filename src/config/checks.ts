@@ -3,6 +3,7 @@
  * validator. Each returns an error message, or null when the value is fine.
  */
 import { isIP } from 'node:net';
+import safeRegex from 'safe-regex2';
 
 const HOSTNAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
@@ -71,7 +72,9 @@ export function dnsServerError(s: string): string | null {
  */
 export function regexError(source: string): string | null {
   try {
-    new RegExp(`^(?:${source})$`);
+    const re = new RegExp(`^(?:${source})$`);
+    // Regexes run on client input: refuse patterns prone to catastrophic backtracking (star height > 1).
+    if (!safeRegex(re)) return 'regular expression may backtrack catastrophically (nested repetition such as (a+)+); simplify it';
     return null;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

@@ -28,22 +28,6 @@ export const UNSUPPORTED: readonly UnsupportedRule[] = [
   { path: 'dns' },
   // listeners
   { path: 'listeners[].proxyProtocol', when: isTrue },
-  // virtual hosts
-  // routes
-  { path: `${R}.match.regex` },
-  { path: `${R}.match.methods` },
-  { path: `${R}.match.headers` },
-  { path: `${R}.match.query` },
-  { path: `${R}.route.weightedClusters` },
-  { path: `${R}.route.stickyOn` },
-  { path: `${R}.route.prefixRewrite` },
-  { path: `${R}.route.hostRewrite` },
-  { path: `${R}.route.retries` },
-  { path: `${R}.route.requestHeaders` },
-  { path: `${R}.route.responseHeaders` },
-  { path: `${R}.route.websocket`, when: isTrue },
-  { path: `${R}.route.mirror` },
-  { path: `${R}.route.fault` },
   // clusters
   { path: 'clusters[].discovery.type', when: oneOf('dns', 'srv', 'eds') },
   { path: 'clusters[].loadBalancer.policy', when: notOneOf('round_robin') },

@@ -14,6 +14,8 @@ import type { ListenerSlot } from '../proxy/handler.ts';
 // established connections keep the context they started with.
 
 export type RequestListener = (req: any, res: any) => void;
+/** HTTP/1.1 Upgrade requests (WebSocket): the request, its socket and the bytes read past the head. */
+export type UpgradeListener = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void;
 
 export interface HttpsListener {
   readonly server: Http2SecureServer | https.Server;
@@ -53,6 +55,7 @@ export function createHttpsListener(
   initial: CompiledListener,
   slot: ListenerSlot,
   onRequest: RequestListener,
+  onUpgrade?: UpgradeListener,
 ): Promise<HttpsListener> {
   const sni = initial.sni!;
   const h2Sessions = new Set<Http2Session>();
@@ -98,6 +101,9 @@ export function createHttpsListener(
     server = https.createServer({ ...tlsOptions, ALPNProtocols: ['http/1.1'] }, onRequest);
   }
   server.on('clientError', onClientError as any);
+  // HTTP/1.1 requests with `Connection: upgrade` come here instead of the request listener (the HTTP/2
+  // server's HTTP/1.1 fallback emits it too).
+  if (onUpgrade) server.on('upgrade', onUpgrade);
   server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
   server.on('secureConnection', (socket: TLSSocket) => {
     sockets.add(socket);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import type { CompiledRoute } from '../router/types.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
@@ -54,6 +55,12 @@ export class Exchange {
   upstreamHeadersRemove: Set<string> | null = null;
   /** Extra headers for the response to the client (RateLimit-*, …): flat [name, value, …] pairs. */
   responseHeadersAdd: string[] | null = null;
+  /** Delay injected by the route's fault filter, in ms (0: none). */
+  faultDelayMs = 0;
+  /** Retries made after the first try (router retries). */
+  retries = 0;
+  /** An HTTP/1.1 Upgrade request (WebSocket): the client socket and the bytes read past the head. */
+  upgrade: { readonly socket: Duplex; readonly head: Buffer } | null = null;
   /** Aborts the upstream exchange in flight, if any. */
   abortUpstream: ((reason: Error) => void) | null = null;
 

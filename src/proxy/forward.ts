@@ -1,38 +1,50 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { Errors, type GatewayErrorSpec } from '../errors.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
+import type { ForwardAction } from '../router/types.ts';
 import type { Exchange } from './exchange.ts';
 import type { Http2ServerRequest } from 'node:http2';
 import { sendError } from './respond.ts';
 import { buildUpstreamHeaders, stripResponseHopByHop } from './upstream-headers.ts';
+import { mutateResponseHeaders, type HeaderMutation } from './header-mutations.ts';
+import {
+  backoffMs,
+  methodRetriable,
+  recordRetry,
+  retriableFailure,
+  retriableStatus,
+  RETRY_BODY_LIMIT,
+  type FailureKind,
+  type RetryPolicy,
+} from './retry-policy.ts';
+import { BodyLimit, BodyTooLargeError, keepSmallBody } from './retry-body.ts';
+import { mirrorSelected, sendMirror } from './mirror.ts';
 
-// Forwarding one request to one endpoint through undici's dispatch API: the request body is
-// streamed from the client socket, the response is streamed back with backpressure, nothing is
-// buffered whole. Upstream failures before the response started map to 502/503/504.
+// Forwarding one request through undici's dispatch API: the request body is streamed from the client
+// socket (or replayed from a small kept copy when the route retries or mirrors), the response is
+// streamed back with backpressure, nothing large is buffered. Each try goes to an endpoint picked by
+// the cluster's balancer (a retry avoids the endpoint that just failed when there is another).
+// A try is retried only before anything of the response reached the client; failures that are not
+// retried map to 502/503/504.
+
+export { BodyTooLargeError };
 
 type Controller = Dispatcher.DispatchController;
-
-export class BodyTooLargeError extends Error {
-  readonly code = 'GATEHOUSE_BODY_TOO_LARGE';
-}
 
 class ClientClosedError extends Error {
   readonly code = 'GATEHOUSE_CLIENT_CLOSED';
 }
 
-/** Counts the bytes of a body without a Content-Length and fails the stream past the limit. */
-class BodyLimit extends Transform {
-  private seen = 0;
-  constructor(private readonly max: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.max) cb(new BodyTooLargeError('request body too large'));
-    else cb(null, chunk);
-  }
+/** A try that ran past perTryTimeout (classified like undici's headers timeout). */
+class PerTryTimeoutError extends Error {
+  readonly code = 'UND_ERR_HEADERS_TIMEOUT';
+}
+
+/** The reason a try is cut when its response is thrown away for a retry. */
+class DiscardedForRetry extends Error {
+  readonly code = 'GATEHOUSE_RETRY_DISCARD';
 }
 
 const CONNECT_FAILURE_CODES = new Set([
@@ -61,6 +73,16 @@ export function classifyUpstreamError(err: unknown): GatewayErrorSpec {
   return Errors.upstreamReset;
 }
 
+/** Which retryOn class a failure (before any response) belongs to; null: never retried. */
+function failureKind(err: unknown, spec: GatewayErrorSpec, perTryBound: boolean): FailureKind | null {
+  if (spec === Errors.upstreamConnectFailure) return 'connect';
+  if (spec === Errors.upstreamTimeout) return perTryBound ? 'timeout' : null; // the route deadline is final
+  if (spec === Errors.upstreamReset || spec === Errors.upstreamProtocolError) {
+    return /REFUSED_STREAM/.test(String((err as Error)?.message)) ? 'refused-stream' : 'reset';
+  }
+  return null;
+}
+
 function requestHasBody(ex: Exchange): boolean {
   const req = ex.req;
   if ('stream' in req) return !(req as Http2ServerRequest).stream.endAfterHeaders;
@@ -68,28 +90,179 @@ function requestHasBody(ex: Exchange): boolean {
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
-class UpstreamResponse implements Dispatcher.DispatchHandler {
-  private controller: Controller | null = null;
-  private resumeUpstream: (() => void) | null = null;
+const PICK = Object.freeze({ hashKey: undefined });
+
+export interface ForwardOptions {
+  readonly upstreamPath: string;
+  readonly timeoutMs: number;
+  readonly bodyIdleTimeoutMs: number;
+  readonly maxBodyBytes: number;
+  readonly trustedPeer: boolean;
+  /** The route's forward action (retries, header edits, host rewrite, mirror); absent: one plain try. */
+  readonly action?: ForwardAction;
+}
+
+/** One request's tries against one cluster. */
+class ForwardRun {
+  private tries = 0;
+  private last: Endpoint | null = null;
+  private body: Buffer | Readable | null = null;
+  private readonly deadline: number;
 
   constructor(
-    private readonly ex: Exchange,
+    readonly ex: Exchange,
+    private readonly cluster: Cluster,
+    private readonly o: ForwardOptions,
+    private readonly headers: string[],
+    private retry: RetryPolicy | null,
+    readonly responseHeaders: HeaderMutation | null,
+  ) {
+    this.deadline = o.timeoutMs > 0 ? performance.now() + o.timeoutMs : 0;
+  }
+
+  start(body: Buffer | Readable | null): void {
+    this.body = body;
+    // A streamed body can be sent once only.
+    if (body !== null && !Buffer.isBuffer(body)) this.retry = null;
+    this.attempt();
+  }
+
+  private attempt(): void {
+    const ex = this.ex;
+    if (ex.clientClosed) return;
+    const endpoint = this.cluster.pick(PICK, this.last ?? undefined);
+    if (endpoint === null) {
+      sendError(ex, Errors.noHealthyUpstream);
+      return;
+    }
+    // Each try waits at most perTryTimeout for response headers, and never past the route deadline.
+    // The deadline rides on undici's (coarse, cheap) headersTimeout; a per-try timeout shorter than
+    // what is left gets its own precise timer, since undici's timers tick only about every 0.5 s.
+    let headersTimeout = 0;
+    if (this.deadline > 0) {
+      headersTimeout = Math.ceil(this.deadline - performance.now());
+      if (headersTimeout <= 0) {
+        sendError(ex, Errors.upstreamTimeout);
+        return;
+      }
+    }
+    const perTry = this.retry?.perTryTimeoutMs ?? 0;
+    const perTryBound = perTry > 0 && (headersTimeout === 0 || perTry < headersTimeout);
+    this.tries++;
+    this.last = endpoint;
+    ex.endpoint = endpoint;
+    const handler = new UpstreamAttempt(this, endpoint, perTryBound);
+    if (perTryBound) handler.startTryTimer(perTry);
+    ex.abortUpstream = (reason) => handler.abort(reason);
+    endpoint.active++;
+    ex.upstreamStartedAt = performance.now();
+    endpoint.pool.dispatch(
+      {
+        path: this.o.upstreamPath,
+        method: ex.req.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: this.body as unknown as Dispatcher.DispatchOptions['body'],
+        headersTimeout,
+        bodyTimeout: this.o.bodyIdleTimeoutMs,
+      },
+      handler,
+    );
+  }
+
+  private canRetry(): RetryPolicy | null {
+    const p = this.retry;
+    if (p === null || this.tries > p.attempts || this.ex.clientClosed) return null;
+    if (this.deadline > 0 && performance.now() >= this.deadline) return null;
+    return p;
+  }
+
+  private scheduleRetry(): void {
+    const ex = this.ex;
+    ex.retries++;
+    recordRetry(this.cluster.name);
+    const timer = setTimeout(() => {
+      ex.abortUpstream = null;
+      this.attempt();
+    }, backoffMs(this.tries - 1));
+    ex.abortUpstream = () => clearTimeout(timer);
+  }
+
+  /** A response with `status` arrived: true when it is thrown away and the request retried. */
+  retryOnStatus(status: number): boolean {
+    const p = this.canRetry();
+    if (p === null || !retriableStatus(p, status)) return false;
+    this.scheduleRetry();
+    return true;
+  }
+
+  /** A try failed before its response started: true when the request is retried. */
+  retryOnFailure(kind: FailureKind | null): boolean {
+    const p = this.canRetry();
+    if (p === null || kind === null || !retriableFailure(p, kind)) return false;
+    this.scheduleRetry();
+    return true;
+  }
+}
+
+class UpstreamAttempt implements Dispatcher.DispatchHandler {
+  private controller: Controller | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  /** The response was thrown away for a retry: ignore whatever undici still reports. */
+  private discarded = false;
+  private released = false;
+  private tryTimer: NodeJS.Timeout | null = null;
+  /** The per-try timeout fired before undici handed us a controller: abort as soon as it does. */
+  private timedOutEarly = false;
+
+  constructor(
+    private readonly run: ForwardRun,
     private readonly endpoint: Endpoint,
-    private readonly done: () => void,
+    private readonly perTryBound: boolean,
   ) {}
+
+  private release(): void {
+    if (this.tryTimer !== null) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = null;
+    }
+    if (this.released) return;
+    this.released = true;
+    this.endpoint.active--;
+  }
+
+  startTryTimer(ms: number): void {
+    this.tryTimer = setTimeout(() => {
+      this.tryTimer = null;
+      if (this.controller === null) this.timedOutEarly = true;
+      else this.controller.abort(new PerTryTimeoutError('per-try timeout'));
+    }, ms);
+  }
 
   onRequestStart(controller: Controller): void {
     this.controller = controller;
-    if (this.ex.clientClosed) controller.abort(new ClientClosedError('client closed'));
+    if (this.run.ex.clientClosed) controller.abort(new ClientClosedError('client closed'));
+    else if (this.timedOutEarly) controller.abort(new PerTryTimeoutError('per-try timeout'));
   }
 
-  onResponseStart(_c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (statusCode < 200) return; // 1xx informational: not relayed
-    const ex = this.ex;
+  onResponseStart(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200 || this.discarded) return; // 1xx informational: not relayed
+    if (this.tryTimer !== null) {
+      clearTimeout(this.tryTimer); // the per-try timeout bounds the wait for response headers only
+      this.tryTimer = null;
+    }
+    const ex = this.run.ex;
     ex.upstreamDurationMs = performance.now() - ex.upstreamStartedAt;
+    if (this.run.retryOnStatus(statusCode)) {
+      // Nothing was sent to the client yet: drop this response (and its connection) and try again.
+      this.discarded = true;
+      this.release();
+      c.abort(new DiscardedForRetry('retrying'));
+      return;
+    }
     stripResponseHopByHop(headers);
     const extra = ex.responseHeadersAdd;
     if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
+    if (this.run.responseHeaders !== null) mutateResponseHeaders(this.run.responseHeaders, headers, ex);
     try {
       ex.res.writeHead(statusCode, headers as Record<string, string | string[]>);
     } catch {
@@ -100,7 +273,8 @@ class UpstreamResponse implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
-    const res = this.ex.res;
+    if (this.discarded) return;
+    const res = this.run.ex.res;
     if (!res.write(chunk)) {
       controller.pause();
       this.resumeUpstream ??= () => controller.resume();
@@ -109,18 +283,21 @@ class UpstreamResponse implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.endpoint.active--;
-    this.ex.abortUpstream = null;
-    this.ex.res.end();
-    this.done();
+    if (this.discarded) return;
+    this.release();
+    this.run.ex.abortUpstream = null;
+    this.run.ex.res.end();
   }
 
   onResponseError(_c: Controller, err: Error): void {
-    this.endpoint.active--;
-    const ex = this.ex;
+    if (this.discarded) return;
+    this.release();
+    const ex = this.run.ex;
     ex.abortUpstream = null;
-    if (!ex.clientClosed) sendError(ex, classifyUpstreamError(err));
-    this.done();
+    if (ex.clientClosed) return;
+    const spec = classifyUpstreamError(err);
+    if (!ex.res.headersSent && this.run.retryOnFailure(failureKind(err, spec, this.perTryBound))) return;
+    sendError(ex, spec);
   }
 
   abort(reason: Error): void {
@@ -128,44 +305,37 @@ class UpstreamResponse implements Dispatcher.DispatchHandler {
   }
 }
 
-const noop = (): void => undefined;
-
-export interface ForwardOptions {
-  readonly upstreamPath: string;
-  readonly timeoutMs: number;
-  readonly bodyIdleTimeoutMs: number;
-  readonly maxBodyBytes: number;
-  readonly trustedPeer: boolean;
-}
-
-/** Picks an endpoint of `cluster` and forwards the exchange to it. */
+/** Forwards the exchange to `cluster` (retrying per the route's policy). */
 export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void {
   ex.cluster = cluster;
-  const endpoint = cluster.pick({ hashKey: undefined });
-  if (endpoint === null) {
-    sendError(ex, Errors.noHealthyUpstream);
+  const a = o.action ?? null;
+  const headers = buildUpstreamHeaders(ex, o.trustedPeer, a?.requestHeaders ?? null, a?.hostRewrite ?? null);
+  const method = ex.req.method ?? 'GET';
+  const retry = a !== null && a.retry !== null && methodRetriable(a.retry, method) ? a.retry : null;
+  const mirror = a !== null && mirrorSelected(a.mirror) ? a.mirror : null;
+  const run = new ForwardRun(ex, cluster, o, headers, retry, a?.responseHeaders ?? null);
+
+  if (!requestHasBody(ex)) {
+    if (mirror !== null) sendMirror(mirror, method, o.upstreamPath, headers, null, o.timeoutMs);
+    run.start(null);
     return;
   }
-  ex.endpoint = endpoint;
-  let body: Readable | null = null;
-  if (requestHasBody(ex)) {
+  const req = ex.req as Readable;
+  const cl = ex.req.headers['content-length'];
+  if (retry === null && mirror === null) {
     // With a Content-Length the limit was checked up front; without one, count as it streams.
-    const req = ex.req as Readable;
-    body = ex.req.headers['content-length'] !== undefined ? req : req.pipe(new BodyLimit(o.maxBodyBytes));
+    run.start(cl !== undefined ? req : req.pipe(new BodyLimit(o.maxBodyBytes)));
+    return;
   }
-  const handler = new UpstreamResponse(ex, endpoint, noop);
-  ex.abortUpstream = (reason) => handler.abort(reason);
-  endpoint.active++;
-  ex.upstreamStartedAt = performance.now();
-  endpoint.pool.dispatch(
-    {
-      path: o.upstreamPath,
-      method: ex.req.method as Dispatcher.HttpMethod,
-      headers: buildUpstreamHeaders(ex, o.trustedPeer),
-      body: body as unknown as Dispatcher.DispatchOptions['body'],
-      headersTimeout: o.timeoutMs,
-      bodyTimeout: o.bodyIdleTimeoutMs,
-    },
-    handler,
-  );
+  // Keep a small body so it can be replayed; a large one is streamed once (no retry, no mirror).
+  keepSmallBody(req, cl !== undefined ? Number(cl) : null, RETRY_BODY_LIMIT, o.maxBodyBytes, (r) => {
+    if (ex.clientClosed) return;
+    if (r.kind === 'error') {
+      if (r.error instanceof BodyTooLargeError) sendError(ex, Errors.bodyTooLarge, { connection: 'close' });
+      else sendError(ex, Errors.badRequest);
+      return;
+    }
+    if (r.kind === 'kept' && mirror !== null) sendMirror(mirror, method, o.upstreamPath, headers, r.body, o.timeoutMs);
+    run.start(r.body);
+  });
 }

@@ -4,13 +4,18 @@ import { plainAddress, resolveClientAddress, TRUST_NONE } from '../listener/clie
 import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
 import { runFilters } from '../filters/filter.ts';
 import type { CompiledRoute } from '../router/types.ts';
+import { RouteInput } from '../router/match.ts';
 import { Exchange, type GatewayRequest, type GatewayResponse } from './exchange.ts';
 import { acceptOrCreateRequestId } from './request-id.ts';
 import { sendDirect, sendError, sendRedirect } from './respond.ts';
 import { forward } from './forward.ts';
+import { proxyWebSocket, SocketResponse } from './websocket.ts';
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 
 // The request path of a TLS listener: read the generation once, then
-// client address → path normalisation → virtual host → route → action (direct | redirect | forward).
+// client address → path normalisation → virtual host → route (router/) → filters → action
+// (direct | redirect | forward | WebSocket tunnel for Upgrade requests).
 
 export type ExchangeObserver = (ex: Exchange) => void;
 
@@ -21,22 +26,40 @@ export interface ListenerSlot {
 
 export function createRequestHandler(slot: ListenerSlot, onDone: ExchangeObserver) {
   return function handleRequest(req: GatewayRequest, res: GatewayResponse): void {
-    const view = slot.current;
-    const ex = new Exchange(req, res, view, performance.now());
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        ex.clientClosed = true;
-        ex.abortUpstream?.(new Error('client closed the connection'));
-      }
-      onDone(ex);
-    });
-    try {
-      route(ex, view);
-    } catch {
-      // Defensive: a bug must cost one request, never the process.
-      sendError(ex, Errors.internal);
-    }
+    serve(slot, onDone, req, res, null);
   };
+}
+
+/** HTTP/1.1 Upgrade requests (WebSocket): same routing and filters, answered on the raw socket. */
+export function createUpgradeHandler(slot: ListenerSlot, onDone: ExchangeObserver) {
+  return function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    serve(slot, onDone, req, new SocketResponse(socket), { socket, head });
+  };
+}
+
+function serve(
+  slot: ListenerSlot,
+  onDone: ExchangeObserver,
+  req: GatewayRequest,
+  res: GatewayResponse,
+  upgrade: Exchange['upgrade'],
+): void {
+  const view = slot.current;
+  const ex = new Exchange(req, res, view, performance.now());
+  ex.upgrade = upgrade;
+  res.once('close', () => {
+    if (!res.writableFinished) {
+      ex.clientClosed = true;
+      ex.abortUpstream?.(new Error('client closed the connection'));
+    }
+    onDone(ex);
+  });
+  try {
+    route(ex, view);
+  } catch {
+    // Defensive: a bug must cost one request, never the process.
+    sendError(ex, Errors.internal);
+  }
 }
 
 function route(ex: Exchange, view: ListenerView): void {
@@ -86,16 +109,7 @@ function route(ex: Exchange, view: ListenerView): void {
     sendError(ex, Errors.noVirtualHost);
     return;
   }
-  const method = req.method ?? 'GET';
-  let matched: CompiledRoute | null = null;
-  const routes = vhost.routes;
-  const rr = { path, method };
-  for (let i = 0; i < routes.length; i++) {
-    if (routes[i].matches(rr)) {
-      matched = routes[i];
-      break;
-    }
-  }
+  const matched = vhost.match(new RouteInput(path, req.method ?? 'GET', headers, ex.query));
   if (matched === null) {
     sendError(ex, Errors.noRoute);
     return;
@@ -122,14 +136,22 @@ function runAction(ex: Exchange, matched: CompiledRoute, listener: CompiledListe
       sendRedirect(ex, action.status, location);
       return;
     }
-    case 'forward':
-      forward(ex, action.cluster, {
-        upstreamPath: ex.path + ex.query,
+    case 'forward': {
+      const cluster = action.split.choose(ex);
+      const upstreamPath = (action.rewritePath === null ? ex.path : action.rewritePath(ex.path)) + ex.query;
+      if (ex.upgrade !== null) {
+        proxyWebSocket(ex, cluster, upstreamPath, action, trusted);
+        return;
+      }
+      forward(ex, cluster, {
+        upstreamPath,
         timeoutMs: action.timeoutMs,
         bodyIdleTimeoutMs: listener.limits.idleTimeoutMs,
         maxBodyBytes: listener.limits.maxBodyBytes,
         trustedPeer: trusted,
+        action,
       });
       return;
+    }
   }
 }

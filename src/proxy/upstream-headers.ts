@@ -1,4 +1,5 @@
 import type { Exchange } from './exchange.ts';
+import { valueOf, type HeaderMutation } from './header-mutations.ts';
 
 // Request headers toward the mesh (SPEC "Headers toward the mesh"), built in one pass over the raw
 // headers into the flat [name, value, …] array undici takes. Hop-by-hop headers (RFC 9110 §7.6.1)
@@ -29,7 +30,16 @@ function connectionTokens(value: string | undefined): Set<string> | null {
   return tokens.size > 0 ? tokens : null;
 }
 
-export function buildUpstreamHeaders(ex: Exchange, trustedPeer: boolean): string[] {
+/**
+ * `mutation`: the route's requestHeaders (applied to the client's headers, before filter-added ones);
+ * `host`: the route's hostRewrite (x-forwarded-host keeps the client's authority).
+ */
+export function buildUpstreamHeaders(
+  ex: Exchange,
+  trustedPeer: boolean,
+  mutation: HeaderMutation | null = null,
+  host: string | null = null,
+): string[] {
   const raw = ex.req.rawHeaders;
   const out: string[] = [];
   const named = connectionTokens(ex.req.headers.connection as string | undefined);
@@ -51,12 +61,17 @@ export function buildUpstreamHeaders(ex: Exchange, trustedPeer: boolean): string
     }
     if (named !== null && named.has(lname)) continue;
     if (removed !== null && removed.has(lname)) continue;
+    if (mutation !== null && mutation.drop.has(lname)) continue;
     out.push(lname, raw[i + 1]);
+  }
+  if (mutation !== null) {
+    const put = mutation.put;
+    for (let i = 0; i < put.length; i += 2) out.push(put[i] as string, valueOf(put[i + 1], ex));
   }
   const added = ex.upstreamHeadersAdd;
   if (added !== null) for (let i = 0; i < added.length; i++) out.push(added[i]);
   out.push(
-    'host', ex.authority,
+    'host', host ?? ex.authority,
     'x-forwarded-for', xff === undefined ? ex.peer : `${xff}, ${ex.peer}`,
     'x-forwarded-proto', xfProto ?? 'https',
     'x-forwarded-host', xfHost ?? ex.authority,

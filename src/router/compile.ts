@@ -6,27 +6,95 @@ import { compileRateLimitFilters } from '../filters/ratelimit/filter.ts';
 import { RateLimits } from '../filters/ratelimit/runtime.ts';
 import type { AuthnRuntime } from '../filters/authn/runtime.ts';
 import { compileAuthz } from '../filters/authz/filter.ts';
-import type { CompiledRoute, CompiledVirtualHost, RouteAction, RouteRequest } from './types.ts';
+import { compileFaultFilter } from '../filters/fault/fault-filter.ts';
+import { compileHeaderMutation } from '../proxy/header-mutations.ts';
+import { compileRetryPolicy } from '../proxy/retry-policy.ts';
+import type { ClusterChoice, CompiledRoute, CompiledVirtualHost, ForwardAction, RouteAction, RouteRequest } from './types.ts';
+import { compileMatch } from './match.ts';
+import { RouteIndex } from './route-index.ts';
+import { compilePrefixRewrite } from './rewrite.ts';
+import { compileStickyKey, SingleCluster, WeightedSplit } from './split.ts';
 
-// Compiles a virtual host's routes into predicate closures and actions, once per generation.
+// Compiles a virtual host's routes once per generation: predicates into closures, the route list into
+// an index, actions into ready objects (split tables, rewrites, header edits, retry policy), filters
+// into a chain. Nothing here runs per request.
 
 type RouteConfig = VirtualHostConfig['routes'][number];
 
-function compilePathPredicate(match: RouteConfig['match']): (r: RouteRequest) => boolean {
-  if (match.path !== undefined) {
-    const exact = match.path;
-    return (r) => r.path === exact;
+function compileSplit(
+  a: NonNullable<RouteConfig['route']>,
+  path: string,
+  clusters: ReadonlyMap<string, Cluster>,
+  errors: ConfigError[],
+): ClusterChoice | null {
+  if (a.cluster !== undefined) {
+    const cluster = clusters.get(a.cluster);
+    if (!cluster) {
+      errors.push({ path: `${path}.cluster`, message: `unknown cluster "${a.cluster}"` });
+      return null;
+    }
+    return new SingleCluster(cluster);
   }
-  const prefix = match.prefix ?? '/';
-  if (prefix === '/') return () => true;
-  return (r) => r.path.startsWith(prefix);
+  const entries: Array<{ cluster: Cluster; weight: number }> = [];
+  let ok = true;
+  (a.weightedClusters ?? []).forEach((w, i) => {
+    const cluster = clusters.get(w.cluster);
+    if (!cluster) {
+      errors.push({ path: `${path}.weightedClusters[${i}].cluster`, message: `unknown cluster "${w.cluster}"` });
+      ok = false;
+    } else entries.push({ cluster, weight: w.weight });
+  });
+  if (!ok) return null;
+  if (entries.reduce((s, e) => s + e.weight, 0) <= 0) {
+    errors.push({ path: `${path}.weightedClusters`, message: 'total weight must be above 0' });
+    return null;
+  }
+  return new WeightedSplit(entries, a.stickyOn ? compileStickyKey(a.stickyOn) : null);
+}
+
+function compileForward(
+  route: RouteConfig,
+  path: string,
+  clusters: ReadonlyMap<string, Cluster>,
+  errors: ConfigError[],
+): ForwardAction | null {
+  const a = route.route!;
+  const ap = `${path}.route`;
+  const before = errors.length;
+  const split = compileSplit(a, ap, clusters, errors);
+  let mirror = null;
+  if (a.mirror) {
+    const cluster = clusters.get(a.mirror.cluster);
+    if (!cluster) errors.push({ path: `${ap}.mirror.cluster`, message: `unknown cluster "${a.mirror.cluster}"` });
+    else mirror = Object.freeze({ cluster, percent: a.mirror.percent });
+  }
+  let rewritePath = null;
+  if (a.prefixRewrite !== undefined) {
+    const matched = route.match.prefix ?? route.match.path;
+    if (matched === undefined) errors.push({ path: `${ap}.prefixRewrite`, message: 'needs a prefix or path match (not regex)' });
+    else rewritePath = compilePrefixRewrite(matched, a.prefixRewrite);
+  }
+  const requestHeaders = compileHeaderMutation(a.requestHeaders, `${ap}.requestHeaders`, 'request', errors);
+  const responseHeaders = compileHeaderMutation(a.responseHeaders, `${ap}.responseHeaders`, 'response', errors);
+  if (errors.length > before || split === null) return null;
+  return Object.freeze({
+    kind: 'forward',
+    split,
+    timeoutMs: a.timeout,
+    rewritePath,
+    hostRewrite: a.hostRewrite ?? null,
+    retry: compileRetryPolicy(a.retries),
+    requestHeaders,
+    responseHeaders,
+    websocket: a.websocket,
+    mirror,
+  });
 }
 
 function compileAction(
   route: RouteConfig,
   path: string,
   clusters: ReadonlyMap<string, Cluster>,
-  defaultTimeoutMs: number,
   errors: ConfigError[],
 ): RouteAction | null {
   if (route.directResponse) {
@@ -37,18 +105,12 @@ function compileAction(
     const r = route.redirect;
     return { kind: 'redirect', status: r.status, to: r.to, absolute: !r.to.startsWith('/') };
   }
-  const a = route.route!;
-  const cluster = a.cluster !== undefined ? clusters.get(a.cluster) : undefined;
-  if (!cluster) {
-    errors.push({ path: `${path}.route.cluster`, message: `unknown cluster "${a.cluster}"` });
-    return null;
-  }
-  return { kind: 'forward', cluster, timeoutMs: a.timeout ?? defaultTimeoutMs };
+  return compileForward(route, path, clusters, errors);
 }
 
 /**
  * The route's filter chain, in the order the SPEC implies: IP-keyed rate limits (cheap, before any
- * token work) → authn → authz → claim-keyed rate limits. Each concern adds its filter here.
+ * token work) → authn → authz → claim-keyed rate limits → fault injection. Each concern adds its filter here.
  */
 function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: FilterDeps): RequestFilter[] | null {
   const filters: RequestFilter[] = [];
@@ -62,6 +124,9 @@ function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: Filter
   if (authz) filters.push(authz);
   if (limits.afterAuthn) filters.push(limits.afterAuthn); // claim keys: need the verified claims
   if (deps.authn?.internalTokenFilter) filters.push(deps.authn.internalTokenFilter); // minted last: only for admitted requests
+  // Fault injection last: only traffic that would have been forwarded is delayed or aborted.
+  const fault = compileFaultFilter(r.route?.fault);
+  if (fault) filters.push(fault);
   return filters.length > 0 ? filters : null;
 }
 
@@ -76,16 +141,26 @@ export function compileVirtualHost(
   vh: VirtualHostConfig,
   path: string,
   clusters: ReadonlyMap<string, Cluster>,
-  defaultTimeoutMs: number,
+  // The route timeout default lives in the schema (15s); kept for the caller's signature.
+  _defaultTimeoutMs: number,
   errors: ConfigError[],
   deps: FilterDeps = {},
 ): CompiledVirtualHost {
   const routes: CompiledRoute[] = [];
+  const matches: RouteConfig['match'][] = [];
   for (const [i, r] of vh.routes.entries()) {
-    const action = compileAction(r, `${path}.routes[${i}]`, clusters, defaultTimeoutMs, errors);
+    const action = compileAction(r, `${path}.routes[${i}]`, clusters, errors);
     if (!action) continue;
     const filters = compileRouteFilters(vh, r, deps);
-    routes.push(Object.freeze({ name: r.name, virtualHost: vh.name, matches: compilePathPredicate(r.match), filters, action }));
+    routes.push(
+      Object.freeze({ name: r.name, virtualHost: vh.name, order: routes.length, matches: compileMatch(r.match), filters, action }),
+    );
+    matches.push(r.match);
   }
-  return Object.freeze({ name: vh.name, routes: Object.freeze(routes) });
+  const index = new RouteIndex(routes, matches);
+  return Object.freeze({
+    name: vh.name,
+    routes: Object.freeze(routes),
+    match: (r: RouteRequest) => index.match(r),
+  });
 }

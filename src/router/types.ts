@@ -1,10 +1,48 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { RequestFilter } from '../filters/filter.ts';
+import type { HeaderMutation } from '../proxy/header-mutations.ts';
+import type { RetryPolicy } from '../proxy/retry-policy.ts';
 
 // Compiled routing objects: built once per generation by router/compile.ts, read per request.
 
+/** What a split reads to find a sticky key; the Exchange fits it. */
+export interface StickySource {
+  readonly req: { readonly headers: IncomingHttpHeaders };
+  readonly claims: Record<string, unknown> | null;
+  readonly clientIp: string;
+}
+
+/** Chooses the route's cluster (one cluster, or a weighted split). Choosing an endpoint is upstream/'s job. */
+export interface ClusterChoice {
+  choose(src: StickySource): Cluster;
+  /** Every cluster this choice can return (for the admin view and tests). */
+  readonly clusters: readonly Cluster[];
+}
+
+export interface MirrorPolicy {
+  readonly cluster: Cluster;
+  /** 0–100. */
+  readonly percent: number;
+}
+
+export interface ForwardAction {
+  readonly kind: 'forward';
+  readonly split: ClusterChoice;
+  /** Whole-request timeout across every try (0: none). */
+  readonly timeoutMs: number;
+  /** The upstream path for a normalised request path (prefixRewrite), or null when unchanged. */
+  readonly rewritePath: ((path: string) => string) | null;
+  readonly hostRewrite: string | null;
+  readonly retry: RetryPolicy | null;
+  readonly requestHeaders: HeaderMutation | null;
+  readonly responseHeaders: HeaderMutation | null;
+  readonly websocket: boolean;
+  readonly mirror: MirrorPolicy | null;
+}
+
 export type RouteAction =
-  | { readonly kind: 'forward'; readonly cluster: Cluster; readonly timeoutMs: number }
+  | ForwardAction
   | { readonly kind: 'direct'; readonly status: number; readonly body: Buffer; readonly contentType: string }
   | {
       readonly kind: 'redirect';
@@ -14,18 +52,25 @@ export type RouteAction =
       readonly absolute: boolean;
     };
 
+/** What a route predicate reads of a request. */
 export interface RouteRequest {
   /** Normalised path, without the query. */
   readonly path: string;
   readonly method: string;
+  /** Request headers, names lower-case (node's parsed headers). */
+  readonly headers: IncomingHttpHeaders;
+  /** Value of the first query parameter `name` (percent-decoded), or undefined when absent. */
+  queryParam(name: string): string | undefined;
 }
 
 export interface CompiledRoute {
   readonly name: string;
   readonly virtualHost: string;
-  /** Path predicate; the other predicates (methods, headers, query) come with the routing issue. */
+  /** Position in the virtual host: first match wins, so lower wins. */
+  readonly order: number;
+  /** Every predicate of the route's `match` (path, methods, headers, query). */
   matches(r: RouteRequest): boolean;
-  /** Filters run before the action, in order (rate limit by IP → authn → authz → other limits); null when none. */
+  /** Filters run before the action, in order (rate limit by IP → authn → authz → other limits → fault); null when none. */
   readonly filters: readonly RequestFilter[] | null;
   readonly action: RouteAction;
 }
@@ -33,4 +78,6 @@ export interface CompiledRoute {
 export interface CompiledVirtualHost {
   readonly name: string;
   readonly routes: readonly CompiledRoute[];
+  /** The first route that matches, or null. Indexed: does not scan every route of a large host. */
+  match(r: RouteRequest): CompiledRoute | null;
 }

@@ -1,5 +1,5 @@
 import type { Generation, CompiledListener } from './generation.ts';
-import { createRequestHandler, type ExchangeObserver, type ListenerSlot } from '../proxy/handler.ts';
+import { createRequestHandler, createUpgradeHandler, type ExchangeObserver, type ListenerSlot } from '../proxy/handler.ts';
 import { createHttpsListener, type HttpsListener } from '../listener/https-listener.ts';
 import { createRedirectListener, type RedirectListener } from '../listener/redirect-listener.ts';
 
@@ -55,14 +55,24 @@ export class ListenerManager {
   private async open(gen: Generation, l: CompiledListener, key: string): Promise<Running> {
     const slot: ListenerSlot = { current: { gen, listener: l } };
     if (!l.sni) return { slot, key, server: await createRedirectListener(l, slot) };
-    const handle = createRequestHandler(slot, (ex) => {
+    const done: ExchangeObserver = (ex) => {
       this.inflight--;
       this.onDone(ex);
-    });
-    const server = await createHttpsListener(l, slot, (req, res) => {
-      this.inflight++;
-      handle(req, res);
-    });
+    };
+    const handle = createRequestHandler(slot, done);
+    const upgrade = createUpgradeHandler(slot, done);
+    const server = await createHttpsListener(
+      l,
+      slot,
+      (req, res) => {
+        this.inflight++;
+        handle(req, res);
+      },
+      (req, socket, head) => {
+        this.inflight++;
+        upgrade(req, socket, head);
+      },
+    );
     return { slot, key, server };
   }
 

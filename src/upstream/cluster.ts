@@ -23,7 +23,8 @@ export class Cluster {
   readonly https: boolean;
   private endpointList: Endpoint[] = [];
   private readonly balancer: Balancer;
-  private readonly poolOptions: EndpointPoolOptions;
+  /** Pool settings (TLS, connect timeout): read by the WebSocket proxy, which opens its own connections. */
+  readonly poolOptions: EndpointPoolOptions;
 
   constructor(name: string, fingerprint: string, balancer: Balancer, poolOptions: EndpointPoolOptions) {
     this.name = name;

@@ -4,31 +4,28 @@ import { findUnsupported, UNSUPPORTED } from '../../src/config/unsupported.ts';
 
 describe('unsupported keys', () => {
   it('walks lists and reports each hit with its path', () => {
+    const rules = [{ path: 'virtualHosts[].routes[].match.regex' }, { path: 'virtualHosts[].routes[].route.retries' }];
     const tree = {
       virtualHosts: [
         { routes: [{ match: { prefix: '/' } }, { match: { regex: '.*', methods: ['GET'] } }] },
         { routes: [{ route: { retries: {} } }] },
       ],
     };
-    assert.deepEqual(findUnsupported(tree), [
+    assert.deepEqual(findUnsupported(tree, rules), [
       { path: 'virtualHosts[0].routes[1].match.regex', message: 'not supported yet' },
-      { path: 'virtualHosts[0].routes[1].match.methods', message: 'not supported yet' },
       { path: 'virtualHosts[1].routes[0].route.retries', message: 'not supported yet' },
     ]);
   });
 
-  it('honours value conditions', () => {
+  it('honours value conditions (the real table: PROXY protocol and EDS are not built yet)', () => {
     const tree = {
       listeners: [{ proxyProtocol: false }, { proxyProtocol: true }],
       clusters: [
         { discovery: { type: 'static' }, loadBalancer: { policy: 'round_robin' }, http2: false },
-        { discovery: { type: 'dns' }, loadBalancer: { policy: 'maglev' }, http2: true },
+        { discovery: { type: 'eds' }, loadBalancer: { policy: 'maglev' }, http2: true },
       ],
     };
-    assert.deepEqual(
-      findUnsupported(tree).map((e) => e.path),
-      ['listeners[1].proxyProtocol', 'clusters[1].discovery.type', 'clusters[1].loadBalancer.policy', 'clusters[1].http2'],
-    );
+    assert.deepEqual(findUnsupported(tree).map((e) => e.path), ['listeners[1].proxyProtocol', 'clusters[1].discovery.type']);
   });
 
   it('ignores shapes it does not understand (the schema reports those)', () => {

@@ -1,0 +1,118 @@
+import type { Cluster } from '../upstream/cluster.ts';
+import type { StickyOnConfig } from '../config/schema.ts';
+import type { ClusterChoice, StickySource } from './types.ts';
+
+// Choosing the route's cluster: one cluster, or a weighted split. Weights become a cumulative table
+// (a weight of 0 adds nothing, so it is never picked) searched in O(log n). With `stickyOn`, the
+// key (cookie, header, claim or client address) is hashed with 32-bit FNV-1a into the weight space,
+// so one user always lands on the same cluster while the population follows the weights; a request
+// without the key gets a random pick by weight. Because the table is cumulative in config order,
+// moving weight from the first cluster to the second only moves users in that direction.
+
+export class SingleCluster implements ClusterChoice {
+  readonly clusters: readonly Cluster[];
+  constructor(private readonly cluster: Cluster) {
+    this.clusters = [cluster];
+  }
+  choose(): Cluster {
+    return this.cluster;
+  }
+}
+
+/** 32-bit FNV-1a over the UTF-16 code units of `s` (stable across processes and restarts). */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // Final avalanche (murmur3 fmix32) so short, similar keys spread over the whole range.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export type StickyKey = (src: StickySource) => string | undefined;
+
+/** The value of cookie `name` in a Cookie header, or undefined. */
+export function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  const h = Array.isArray(header) ? header.join('; ') : header;
+  let at = 0;
+  while (at < h.length) {
+    let end = h.indexOf(';', at);
+    if (end === -1) end = h.length;
+    const eq = h.indexOf('=', at);
+    if (eq !== -1 && eq < end && h.slice(at, eq).trim() === name) {
+      const v = h.slice(eq + 1, end).trim();
+      return v === '' ? undefined : v;
+    }
+    at = end + 1;
+  }
+  return undefined;
+}
+
+export function compileStickyKey(s: StickyOnConfig): StickyKey {
+  if (s.cookie !== undefined) {
+    const name = s.cookie;
+    return (src) => cookieValue(src.req.headers.cookie, name);
+  }
+  if (s.header !== undefined) {
+    const name = s.header.toLowerCase();
+    return (src) => {
+      const v = src.req.headers[name];
+      const one = Array.isArray(v) ? v[0] : v;
+      return one === '' ? undefined : one;
+    };
+  }
+  if (s.claim !== undefined) {
+    const name = s.claim;
+    return (src) => {
+      const v = src.claims?.[name];
+      return typeof v === 'string' ? (v === '' ? undefined : v) : typeof v === 'number' ? String(v) : undefined;
+    };
+  }
+  return (src) => src.clientIp || undefined;
+}
+
+export class WeightedSplit implements ClusterChoice {
+  readonly clusters: readonly Cluster[];
+  private readonly cumulative: Uint32Array;
+  readonly total: number;
+
+  constructor(
+    entries: ReadonlyArray<{ cluster: Cluster; weight: number }>,
+    private readonly sticky: StickyKey | null,
+  ) {
+    this.clusters = entries.map((e) => e.cluster);
+    this.cumulative = new Uint32Array(entries.length);
+    let sum = 0;
+    entries.forEach((e, i) => (this.cumulative[i] = sum += e.weight));
+    this.total = sum;
+  }
+
+  /** The cluster owning point `x` of [0, total): the first whose cumulative weight exceeds x. */
+  at(x: number): Cluster {
+    const c = this.cumulative;
+    let lo = 0;
+    let hi = c.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (c[mid] > x) hi = mid;
+      else lo = mid + 1;
+    }
+    return this.clusters[lo];
+  }
+
+  /** Sticky point for a key, or a random one without a key. */
+  point(key: string | undefined): number {
+    return key === undefined ? Math.floor(Math.random() * this.total) : fnv1a(key) % this.total;
+  }
+
+  choose(src: StickySource): Cluster {
+    return this.at(this.point(this.sticky === null ? undefined : this.sticky(src)));
+  }
+}

@@ -4,6 +4,7 @@ import { parseHostPort } from '../upstream/cluster.ts';
 import { redactConfig } from '../config/redact.ts';
 import type { Generation } from '../runtime/generation.ts';
 import { dashboardHtml } from './dashboard.ts';
+import { registry } from '../observability/metrics.ts';
 
 // The admin HTTP API (SPEC Health and lifecycle): probes, effective config, clusters, dashboard.
 // fastify serves it: it is off the hot path, and its routing and JSON serialisation are what we want.
@@ -49,9 +50,12 @@ export function buildAdmin(state: AdminState, token: string | undefined): Fastif
     const gen = state.current;
     return { version: gen?.version ?? null, lastReloadError: state.lastReloadError, config: gen ? redactConfig(gen.config) : null };
   });
+  // SPEC: { clusters: [ { name, endpoints: [ { address, weight, healthy, ejected } ] } ] }, plus
+  // discovery, policy, panic, in-flight/pending counts and per-endpoint priority/serving/active.
   app.get('/clusters', async () => ({
     clusters: state.current ? [...state.current.clusters.values()].map((c) => c.summary()) : [],
   }));
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardHtml(state)));
   return app;
 }

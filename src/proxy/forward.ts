@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import { Errors, type GatewayErrorSpec } from '../errors.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
+import { admitUpstream, pickContext, upstreamConnected, upstreamFinished, upstreamResponded } from '../upstream/outcome.ts';
 import type { Exchange } from './exchange.ts';
 import type { Http2ServerRequest } from 'node:http2';
 import { sendError } from './respond.ts';
@@ -71,6 +72,8 @@ function requestHasBody(ex: Exchange): boolean {
 class UpstreamResponse implements Dispatcher.DispatchHandler {
   private controller: Controller | null = null;
   private resumeUpstream: (() => void) | null = null;
+  /** Got a connection (no longer pending for the circuit breaker). */
+  private connected = false;
 
   constructor(
     private readonly ex: Exchange,
@@ -80,6 +83,10 @@ class UpstreamResponse implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Controller): void {
     this.controller = controller;
+    if (!this.connected) {
+      this.connected = true;
+      upstreamConnected(this.ex.cluster as Cluster);
+    }
     if (this.ex.clientClosed) controller.abort(new ClientClosedError('client closed'));
   }
 
@@ -87,6 +94,7 @@ class UpstreamResponse implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: not relayed
     const ex = this.ex;
     ex.upstreamDurationMs = performance.now() - ex.upstreamStartedAt;
+    upstreamResponded(ex.cluster as Cluster, this.endpoint, statusCode);
     stripResponseHopByHop(headers);
     const extra = ex.responseHeadersAdd;
     if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
@@ -109,17 +117,18 @@ class UpstreamResponse implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.endpoint.active--;
+    upstreamFinished(this.ex.cluster as Cluster, this.endpoint, this.connected, null);
     this.ex.abortUpstream = null;
     this.ex.res.end();
     this.done();
   }
 
   onResponseError(_c: Controller, err: Error): void {
-    this.endpoint.active--;
     const ex = this.ex;
     ex.abortUpstream = null;
-    if (!ex.clientClosed) sendError(ex, classifyUpstreamError(err));
+    const failure = ex.clientClosed ? null : classifyUpstreamError(err);
+    upstreamFinished(ex.cluster as Cluster, this.endpoint, this.connected, failure);
+    if (failure !== null) sendError(ex, failure);
     this.done();
   }
 
@@ -141,9 +150,13 @@ export interface ForwardOptions {
 /** Picks an endpoint of `cluster` and forwards the exchange to it. */
 export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void {
   ex.cluster = cluster;
-  const endpoint = cluster.pick({ hashKey: undefined });
+  const endpoint = cluster.pick(pickContext(cluster, ex));
   if (endpoint === null) {
     sendError(ex, Errors.noHealthyUpstream);
+    return;
+  }
+  if (!admitUpstream(cluster, endpoint)) {
+    sendError(ex, Errors.circuitOpen);
     return;
   }
   ex.endpoint = endpoint;
@@ -155,17 +168,17 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
   }
   const handler = new UpstreamResponse(ex, endpoint, noop);
   ex.abortUpstream = (reason) => handler.abort(reason);
-  endpoint.active++;
   ex.upstreamStartedAt = performance.now();
   endpoint.pool.dispatch(
     {
       path: o.upstreamPath,
+      servername: endpoint.servername, // else undici would take the client's Host as the SNI
       method: ex.req.method as Dispatcher.HttpMethod,
       headers: buildUpstreamHeaders(ex, o.trustedPeer),
       body: body as unknown as Dispatcher.DispatchOptions['body'],
       headersTimeout: o.timeoutMs,
       bodyTimeout: o.bodyIdleTimeoutMs,
-    },
+    } as Dispatcher.DispatchOptions, // `servername` is read by undici but missing from its types
     handler,
   );
 }

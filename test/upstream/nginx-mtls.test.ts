@@ -1,0 +1,108 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { testPki, otherPki, issue, type TestPki } from '../helpers/pki.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startNginx, type TestNginx } from '../helpers/nginx.ts';
+import { eventually } from '../helpers/net.ts';
+import { get, meshConfig } from './setup.ts';
+
+// nginx as the mesh service: mutual TLS with `ssl_verify_client on` and the SPIFFE server
+// certificate spiffe://mesh.local/ns/demo/sa/echo. The SAN check and the CA decide before any
+// request is sent: a refused upstream never sees one (its access log stays empty).
+
+let pki: TestPki;
+let nginx: TestNginx;
+let gw: TestGateway;
+let clientDir: string;
+
+function cluster(name: string, o: { san: string; caFile?: string; serverName?: string }): string {
+  return `  - name: ${name}
+    discovery: { type: static, endpoints: ["${nginx.address}"] }
+    connectTimeout: 2s
+    tls:
+      certFile: ${join(clientDir, 'client.crt')}
+      keyFile: ${join(clientDir, 'client.key')}
+      caFile: ${o.caFile ?? pki.file('ca.crt')}
+      ${o.serverName ? `serverName: ${o.serverName}` : ''}
+      matchSubjectAltNames: [${o.san}]`;
+}
+
+function config(otherCa: string): string {
+  return meshConfig(
+    pki,
+    [
+      cluster('exact', { san: '"spiffe://mesh.local/ns/demo/sa/echo"' }),
+      cluster('prefix', { san: '"prefix:spiffe://mesh.local/ns/demo/"', serverName: 'localhost' }),
+      cluster('dnsname', { san: 'localhost' }),
+      cluster('mismatch', { san: '"spiffe://mesh.local/ns/shop/sa/checkout", "prefix:spiffe://mesh.local/ns/shop/"' }),
+      cluster('untrusted', { san: '"spiffe://mesh.local/ns/demo/sa/echo"', caFile: otherCa }),
+    ].join('\n'),
+    {
+      routes: ['exact', 'prefix', 'dnsname', 'mismatch', 'untrusted'].map((c) => ({ prefix: `/${c}`, cluster: c })),
+    },
+  );
+}
+
+before(async () => {
+  pki = await testPki();
+  const other = await otherPki();
+  clientDir = mkdtempSync(join(tmpdir(), 'gatehouse-client-'));
+  copyFileSync(pki.file('gatehouse.crt'), join(clientDir, 'client.crt'));
+  copyFileSync(pki.file('gatehouse.key'), join(clientDir, 'client.key'));
+  nginx = await startNginx({ pki });
+  gw = await startGateway(config(other.file('ca.crt')));
+});
+after(async () => {
+  await gw?.close();
+  await nginx?.close();
+});
+
+function serialOf(file: string): string {
+  return new X509Certificate(readFileSync(file)).serialNumber.toUpperCase();
+}
+
+test('mTLS to nginx succeeds with the right SPIFFE ID (exact and prefix) or DNS SAN, with our client certificate', async () => {
+  for (const path of ['/exact/a', '/prefix/b', '/dnsname/c']) {
+    const r = await get(pki, gw, path);
+    assert.equal(r.status, 200, `${path}: ${r.body}`);
+    assert.equal(r.headers['x-upstream'], 'nginx');
+    assert.match(r.body, /verify=SUCCESS/);
+  }
+  assert.equal(nginx.accessLog().length, 3);
+});
+
+test('SAN mismatch → 502 and nothing reaches nginx', async () => {
+  const before = nginx.accessLog().length;
+  const r = await get(pki, gw, '/mismatch/x');
+  assert.equal(r.status, 502);
+  assert.equal(JSON.parse(r.body).error, 'upstream_connect_failure');
+  assert.equal(nginx.accessLog().length, before, 'no request was sent to the upstream');
+});
+
+test('an untrusted server CA → 502 and nothing reaches nginx', async () => {
+  const before = nginx.accessLog().length;
+  const r = await get(pki, gw, '/untrusted/x');
+  assert.equal(r.status, 502);
+  assert.equal(JSON.parse(r.body).error, 'upstream_connect_failure');
+  assert.equal(nginx.accessLog().length, before);
+});
+
+test('client certificate rotation: new connections use the new certificate without a restart', async () => {
+  const first = await get(pki, gw, '/exact/before');
+  assert.equal(first.status, 200);
+  const oldSerial = String(first.headers['x-client-serial']).toUpperCase();
+  // Issue a new client certificate over the files the cluster uses (as a rotation job would).
+  await issue(pki, 'client', { outDir: clientDir, usage: 'client', spiffe: 'spiffe://mesh.local/ns/edge/sa/gatehouse' });
+  const newSerial = serialOf(join(clientDir, 'client.crt'));
+  assert.notEqual(newSerial, oldSerial);
+  await eventually(async () => {
+    const r = await get(pki, gw, '/exact/after');
+    return r.status === 200 && String(r.headers['x-client-serial']).toUpperCase() === newSerial;
+  }, 'the new client certificate is used');
+  const last = nginx.accessLog().at(-1)!;
+  assert.match(last, new RegExp(`serial=${newSerial}`, 'i'));
+});

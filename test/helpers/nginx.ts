@@ -39,7 +39,7 @@ http {
   log_format mesh '$remote_addr "$request" $status serial=$ssl_client_serial verify=$ssl_client_verify';
   access_log ${dir}/access.log mesh;
   server {
-    listen 127.0.0.1:${port} ssl;
+    listen 127.0.0.1:${port} ssl http2;
     ssl_certificate ${o.cert ?? o.pki.file('upstream.crt')};
     ssl_certificate_key ${o.key ?? o.pki.file('upstream.key')};
     ssl_client_certificate ${o.pki.file('ca.crt')};
@@ -48,6 +48,7 @@ http {
     location / {
       add_header x-upstream nginx always;
       add_header x-client-serial $ssl_client_serial always;
+      add_header x-protocol $server_protocol always;
       return 200 "serial=$ssl_client_serial verify=$ssl_client_verify\\n";
     }
   }

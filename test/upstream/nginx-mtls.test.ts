@@ -19,16 +19,20 @@ let nginx: TestNginx;
 let gw: TestGateway;
 let clientDir: string;
 
-function cluster(name: string, o: { san: string; caFile?: string; serverName?: string }): string {
+/** nginx's access log without the health checks of the `prefix` cluster. */
+const requests = () => nginx.accessLog().filter((l) => !l.includes('/healthz'));
+
+function cluster(name: string, o: { san: string; caFile?: string; serverName?: string; http2?: boolean; extra?: string }): string {
   return `  - name: ${name}
     discovery: { type: static, endpoints: ["${nginx.address}"] }
+    http2: ${o.http2 ?? false}
     connectTimeout: 2s
     tls:
       certFile: ${join(clientDir, 'client.crt')}
       keyFile: ${join(clientDir, 'client.key')}
       caFile: ${o.caFile ?? pki.file('ca.crt')}
       ${o.serverName ? `serverName: ${o.serverName}` : ''}
-      matchSubjectAltNames: [${o.san}]`;
+      matchSubjectAltNames: [${o.san}]${o.extra ?? ''}`;
 }
 
 function config(otherCa: string): string {
@@ -36,13 +40,18 @@ function config(otherCa: string): string {
     pki,
     [
       cluster('exact', { san: '"spiffe://mesh.local/ns/demo/sa/echo"' }),
-      cluster('prefix', { san: '"prefix:spiffe://mesh.local/ns/demo/"', serverName: 'localhost' }),
+      cluster('prefix', {
+        san: '"prefix:spiffe://mesh.local/ns/demo/"',
+        serverName: 'localhost',
+        extra: '\n    healthCheck: { path: /healthz, interval: 200ms, timeout: 2s }',
+      }),
       cluster('dnsname', { san: 'localhost' }),
       cluster('mismatch', { san: '"spiffe://mesh.local/ns/shop/sa/checkout", "prefix:spiffe://mesh.local/ns/shop/"' }),
       cluster('untrusted', { san: '"spiffe://mesh.local/ns/demo/sa/echo"', caFile: otherCa }),
+      cluster('h2', { san: '"spiffe://mesh.local/ns/demo/sa/echo"', http2: true }),
     ].join('\n'),
     {
-      routes: ['exact', 'prefix', 'dnsname', 'mismatch', 'untrusted'].map((c) => ({ prefix: `/${c}`, cluster: c })),
+      routes: ['exact', 'prefix', 'dnsname', 'mismatch', 'untrusted', 'h2'].map((c) => ({ prefix: `/${c}`, cluster: c })),
     },
   );
 }
@@ -72,23 +81,32 @@ test('mTLS to nginx succeeds with the right SPIFFE ID (exact and prefix) or DNS 
     assert.equal(r.headers['x-upstream'], 'nginx');
     assert.match(r.body, /verify=SUCCESS/);
   }
-  assert.equal(nginx.accessLog().length, 3);
+  assert.equal(requests().length, 3);
+  await eventually(() => nginx.accessLog().some((l) => l.includes('GET /healthz') && l.includes('verify=SUCCESS')), 'health checks over mTLS');
+});
+
+test('http2: true speaks HTTP/2 (ALPN h2) to the mTLS upstream, the SAN check still applies', async () => {
+  const r = await get(pki, gw, '/h2/x');
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.headers['x-protocol'], 'HTTP/2.0');
+  const h1 = await get(pki, gw, '/exact/x');
+  assert.equal(h1.headers['x-protocol'], 'HTTP/1.1');
 });
 
 test('SAN mismatch → 502 and nothing reaches nginx', async () => {
-  const before = nginx.accessLog().length;
+  const before = requests().length;
   const r = await get(pki, gw, '/mismatch/x');
   assert.equal(r.status, 502);
   assert.equal(JSON.parse(r.body).error, 'upstream_connect_failure');
-  assert.equal(nginx.accessLog().length, before, 'no request was sent to the upstream');
+  assert.equal(requests().length, before, 'no request was sent to the upstream');
 });
 
 test('an untrusted server CA → 502 and nothing reaches nginx', async () => {
-  const before = nginx.accessLog().length;
+  const before = requests().length;
   const r = await get(pki, gw, '/untrusted/x');
   assert.equal(r.status, 502);
   assert.equal(JSON.parse(r.body).error, 'upstream_connect_failure');
-  assert.equal(nginx.accessLog().length, before);
+  assert.equal(requests().length, before);
 });
 
 test('client certificate rotation: new connections use the new certificate without a restart', async () => {
@@ -103,6 +121,6 @@ test('client certificate rotation: new connections use the new certificate witho
     const r = await get(pki, gw, '/exact/after');
     return r.status === 200 && String(r.headers['x-client-serial']).toUpperCase() === newSerial;
   }, 'the new client certificate is used');
-  const last = nginx.accessLog().at(-1)!;
+  const last = requests().at(-1)!;
   assert.match(last, new RegExp(`serial=${newSerial}`, 'i'));
 });

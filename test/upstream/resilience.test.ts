@@ -278,3 +278,37 @@ test('ring_hash through the gateway: a header key sticks to one endpoint; withou
   for (let i = 0; i < 30; i++) spread.add(String((await get(pki, gw)).headers['x-upstream']));
   assert.ok(spread.size >= 2, 'no key → random picks over the endpoints');
 });
+
+test('reload: an unchanged cluster is kept with its ejection state; a retired cluster stops its health checks', async () => {
+  const a = await upstream(named('a'));
+  const b = await upstream(named('b'));
+  const bad = await upstream(named('bad', () => 500));
+  const yaml = (backend: string) =>
+    meshConfig(
+      pki,
+      `  - name: keep
+    discovery: { type: static, endpoints: ["${bad.address}", "${a.address}"] }
+    outlierDetection: { consecutive5xx: 2, interval: 100ms, baseEjectionTime: 60s, maxEjectionPercent: 50 }
+  - name: backend
+    discovery: { type: static, endpoints: ["${backend}"] }
+    healthCheck: { path: /healthz, interval: 100ms, timeout: 1s }`,
+      { routes: [{ prefix: '/keep', cluster: 'keep' }, { prefix: '/', cluster: 'backend' }] },
+    );
+  const gw = await gateway(yaml(a.address));
+  await eventually(async () => {
+    await get(pki, gw, '/keep');
+    return (await endpointState(gw, bad.address, 'keep'))?.ejected === true;
+  }, 'bad ejected in the kept cluster');
+  const checks = (u: TestUpstream) => u.seen.filter((s) => s.url === '/healthz').length;
+  await eventually(() => checks(a) > 0, 'a is health-checked');
+
+  gw.rewrite(yaml(b.address));
+  const result = await gw.gw.reload('test');
+  assert.equal(result.ok, true);
+  const aChecks = checks(a);
+  const bStart = checks(b);
+  await eventually(() => checks(b) >= bStart + 5, 'b is health-checked by the new cluster');
+  assert.ok(checks(a) <= aChecks + 1, `the retired cluster kept checking a (${aChecks} → ${checks(a)})`);
+  assert.equal((await endpointState(gw, bad.address, 'keep'))?.ejected, true, 'the kept cluster kept its ejection state');
+  assert.equal((await get(pki, gw, '/x')).headers['x-upstream'], 'b');
+});

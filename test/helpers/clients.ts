@@ -19,8 +19,7 @@ export function h1(
   o: { method?: string; headers?: Record<string, string>; body?: string | Buffer; servername?: string; agent?: https.Agent } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
+    const options: https.RequestOptions & { ALPNProtocols: string[] } = {
         host: '127.0.0.1',
         port,
         path,
@@ -30,7 +29,9 @@ export function h1(
         servername: o.servername ?? 'localhost',
         agent: o.agent ?? false,
         ALPNProtocols: ['http/1.1'],
-      },
+    };
+    const req = https.request(
+      options,
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

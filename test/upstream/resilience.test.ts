@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { startUpstream, type Handler, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventually, freePort } from '../helpers/net.ts';
 import { encodeCheckRequest } from '../../src/health/active-check-grpc.ts';
@@ -21,7 +21,7 @@ after(async () => {
   for (const c of cleanup.reverse()) await c();
 });
 
-async function upstream(handler: Parameters<typeof startUpstream>[0] extends infer O ? NonNullable<O>['handler'] : never): Promise<TestUpstream> {
+async function upstream(handler: Handler): Promise<TestUpstream> {
   const u = await startUpstream({ handler });
   cleanup.push(() => u.close());
   return u;

@@ -312,3 +312,55 @@ test('reload: an unchanged cluster is kept with its ejection state; a retired cl
   assert.equal((await endpointState(gw, bad.address, 'keep'))?.ejected, true, 'the kept cluster kept its ejection state');
   assert.equal((await get(pki, gw, '/x')).headers['x-upstream'], 'b');
 });
+
+test('active gRPC health checks over mutual TLS (h2 by ALPN) with the SAN check', async () => {
+  let serving = 1;
+  const peers: string[] = [];
+  const server = http2.createSecureServer({
+    cert: pki.read('upstream.crt'),
+    key: pki.read('upstream.key'),
+    ca: pki.read('ca.crt'),
+    requestCert: true,
+    rejectUnauthorized: true,
+  });
+  server.on('stream', (stream, headers) => {
+    stream.resume();
+    stream.on('end', () => {
+      if (headers[':path'] !== '/grpc.health.v1.Health/Check') {
+        stream.respond({ ':status': 200 });
+        stream.end('app');
+        return;
+      }
+      peers.push((stream.session?.socket as import('node:tls').TLSSocket).getPeerCertificate().subjectaltname ?? '');
+      const msg = Buffer.from([0x08, serving]);
+      const frame = Buffer.alloc(5);
+      frame.writeUInt32BE(msg.length, 1);
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(Buffer.concat([frame, msg]));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const gw = await gateway(
+    meshConfig(
+      pki,
+      `  - name: backend
+    discovery: { type: static, endpoints: ["${address}"] }
+    http2: true
+    tls:
+      certFile: ${pki.file('gatehouse.crt')}
+      keyFile: ${pki.file('gatehouse.key')}
+      caFile: ${pki.file('ca.crt')}
+      matchSubjectAltNames: ["spiffe://mesh.local/ns/demo/sa/echo"]
+    healthCheck: { grpc: { service: "" }, interval: 100ms, timeout: 1s, unhealthyThreshold: 1, healthyThreshold: 1 }`,
+    ),
+  );
+  await eventually(() => peers.length > 0, 'a gRPC health check over mTLS arrived');
+  assert.match(peers[0], /spiffe:\/\/mesh\.local\/ns\/edge\/sa\/gatehouse/, 'the probe presented the client certificate');
+  assert.equal((await get(pki, gw)).body, 'app');
+  serving = 2;
+  await eventually(async () => (await endpointState(gw, address))?.healthy === false, 'NOT_SERVING → unhealthy');
+  assert.equal(JSON.parse((await get(pki, gw)).body).error, 'no_healthy_upstream');
+});

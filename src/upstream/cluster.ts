@@ -84,6 +84,8 @@ export class Cluster {
   private readonly policy: string;
   private readonly discoveryKind: string;
   private readonly parts: ClusterPart[] = [];
+  private readonly watchers = new Set<(serving: boolean) => void>();
+  private wasServing = false;
   private closed = false;
 
   constructor(name: string, fingerprint: string, o: ClusterOptions) {
@@ -171,6 +173,22 @@ export class Cluster {
     }
     this.serving = serving;
     this.balancer.update(serving);
+    const now = serving.length > 0;
+    if (now !== this.wasServing) {
+      this.wasServing = now;
+      for (const w of this.watchers) w(now);
+    }
+  }
+
+  /** True while some endpoint can take traffic (gRPC health `cluster:<name>` reads it). */
+  get hasServingEndpoint(): boolean {
+    return this.serving.length > 0;
+  }
+
+  /** Calls `fn` whenever hasServingEndpoint flips; returns the unsubscribe function. */
+  watch(fn: (serving: boolean) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
   }
 
   pick(ctx: PickContext, exclude?: Endpoint): Endpoint | null {
@@ -203,6 +221,7 @@ export class Cluster {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watchers.clear();
     for (const p of this.parts) p.close();
     this.outlier?.close();
     await Promise.all(this.endpointList.map((e) => e.close()));

@@ -22,8 +22,9 @@ export interface TestDnsmasq {
   stop(): Promise<void>;
 }
 
-export async function startDnsmasq(o: { srv?: SrvRecord[]; hosts?: Array<{ name: string; address: string }>; ttl?: number }): Promise<TestDnsmasq> {
-  const port = await freeUdpPort();
+/** `port`: reuse a port (a restarted server with new records); default a free one. */
+export async function startDnsmasq(o: { srv?: SrvRecord[]; hosts?: Array<{ name: string; address: string }>; ttl?: number; port?: number }): Promise<TestDnsmasq> {
+  const port = o.port ?? (await freeUdpPort());
   const args = [
     '--no-daemon',
     '--port',

@@ -127,3 +127,17 @@ test('DNS server stopped → failures are counted and the last good endpoints ke
   assert.equal((m.get('a') ?? 0) + (m.get('b') ?? 0), 8);
   assert.equal((await get(pki, gw, '/web/y')).status, 200);
 });
+
+test('DNS back with a new answer → the endpoint set follows (a removed, b re-weighted)', async () => {
+  dns = await startDnsmasq({
+    port: dns.port,
+    srv: [{ name: '_http._tcp.weights.test', target: 'b.mesh.test', port: b.port, priority: 0, weight: 5 }],
+    hosts: [{ name: 'b.mesh.test', address: '127.0.0.1' }],
+  });
+  await eventually(async () => {
+    const s = await clusterState(gw, 'weights');
+    return s.endpoints.length === 1 && s.endpoints[0].address === b.address && s.endpoints[0].weight === 5;
+  }, 'the new SRV answer is applied');
+  const m = await shares('/weights/z', 6);
+  assert.equal(m.get('b'), 6);
+});

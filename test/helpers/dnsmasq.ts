@@ -19,11 +19,13 @@ export interface TestDnsmasq {
   port: number;
   /** "127.0.0.1:<port>" for `dns.servers`. */
   server: string;
+  /** With `logQueries`: how many queries for `name` (any type) the server has seen. */
+  queries(name: string): number;
   stop(): Promise<void>;
 }
 
 /** `port`: reuse a port (a restarted server with new records); default a free one. */
-export async function startDnsmasq(o: { srv?: SrvRecord[]; hosts?: Array<{ name: string; address: string }>; ttl?: number; port?: number }): Promise<TestDnsmasq> {
+export async function startDnsmasq(o: { srv?: SrvRecord[]; hosts?: Array<{ name: string; address: string }>; ttl?: number; port?: number; logQueries?: boolean }): Promise<TestDnsmasq> {
   const port = o.port ?? (await freeUdpPort());
   const args = [
     '--no-daemon',
@@ -38,6 +40,7 @@ export async function startDnsmasq(o: { srv?: SrvRecord[]; hosts?: Array<{ name:
     '--pid-file=',
     '--user=root',
     `--local-ttl=${o.ttl ?? 1}`,
+    ...(o.logQueries ? ['--log-queries'] : []),
     ...(o.srv ?? []).map((r) => `--srv-host=${r.name},${r.target},${r.port},${r.priority},${r.weight}`),
     ...(o.hosts ?? []).map((h) => `--host-record=${h.name},${h.address}`),
   ];
@@ -53,6 +56,7 @@ export async function startDnsmasq(o: { srv?: SrvRecord[]; hosts?: Array<{ name:
   return {
     port,
     server: `127.0.0.1:${port}`,
+    queries: (name) => stderr.split('\n').filter((l) => /query\[[A-Z]+\] /.test(l) && l.includes(`] ${name} from`)).length,
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();

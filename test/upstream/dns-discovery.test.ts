@@ -31,8 +31,11 @@ before(async () => {
     ],
     hosts: ['a', 'b', 'c', 'down'].map((n) => ({ name: `${n}.mesh.test`, address: '127.0.0.1' })).concat([{ name: 'web.mesh.test', address: '127.0.0.1' }]),
   });
-  gw = await startGateway(
-    meshConfig(
+  gw = await startGateway(config(true));
+});
+
+function config(withWeb: boolean): string {
+  return meshConfig(
       pki,
       `  - name: weights
     discovery: { type: srv, name: _http._tcp.weights.test, refresh: 300ms }
@@ -43,20 +46,19 @@ before(async () => {
     discovery: { type: srv, name: _http._tcp.failover.test, refresh: 300ms }
     connectTimeout: 1s
     outlierDetection: { consecutiveGatewayErrors: 1, interval: 1s, baseEjectionTime: 60s }
-  - name: web
-    discovery: { type: dns, host: web.mesh.test, port: ${a.port}, refresh: 300ms }`,
+${withWeb ? `  - name: web
+    discovery: { type: dns, host: web.mesh.test, port: ${a.port}, refresh: 300ms }` : ''}`,
       {
         routes: [
           { prefix: '/weights-random', cluster: 'weights-random' },
           { prefix: '/weights', cluster: 'weights' },
           { prefix: '/failover', cluster: 'failover' },
-          { prefix: '/web', cluster: 'web' },
+          ...(withWeb ? [{ prefix: '/web', cluster: 'web' }] : []),
         ],
         top: `dns: { servers: ["${dns.server}"] }`,
       },
-    ),
-  );
-});
+    );
+}
 after(async () => {
   await gw?.close();
   await dns?.stop();
@@ -133,6 +135,7 @@ test('DNS back with a new answer → the endpoint set follows (a removed, b re-w
     port: dns.port,
     srv: [{ name: '_http._tcp.weights.test', target: 'b.mesh.test', port: b.port, priority: 0, weight: 5 }],
     hosts: [{ name: 'b.mesh.test', address: '127.0.0.1' }],
+    logQueries: true,
   });
   await eventually(async () => {
     const s = await clusterState(gw, 'weights');
@@ -140,4 +143,15 @@ test('DNS back with a new answer → the endpoint set follows (a removed, b re-w
   }, 'the new SRV answer is applied');
   const m = await shares('/weights/z', 6);
   assert.equal(m.get('b'), 6);
+});
+
+test('a cluster retired by a reload stops its DNS refreshes; the others go on', async () => {
+  await eventually(() => dns.queries('web.mesh.test') > 0, 'the web cluster refreshes (its host no longer resolves: last good kept)');
+  assert.equal((await clusterState(gw, 'web')).endpoints.length, 1);
+  gw.rewrite(config(false));
+  assert.equal((await gw.gw.reload('test')).ok, true);
+  const web = dns.queries('web.mesh.test');
+  const weights = dns.queries('_http._tcp.weights.test');
+  await eventually(() => dns.queries('_http._tcp.weights.test') >= weights + 6, 'the kept SRV clusters keep refreshing');
+  assert.ok(dns.queries('web.mesh.test') <= web + 2, `the retired cluster kept querying (${web} → ${dns.queries('web.mesh.test')})`);
 });

@@ -39,6 +39,8 @@ interface ProbeState {
 export class ActiveHealthChecker implements ClusterPart {
   private readonly states = new Map<Endpoint, ProbeState>();
   private readonly timer: NodeJS.Timeout;
+  /** The first probe of new endpoints: on the next turn, so a compile that is thrown away (validate, a failed reload) probes nothing. */
+  private soon: NodeJS.Timeout | null = null;
   private readonly probe: Probe;
   private closed = false;
 
@@ -69,9 +71,11 @@ export class ActiveHealthChecker implements ClusterPart {
         allowH2: this.cfg.grpc !== undefined,
         keepAliveTimeout: 60_000,
       });
-      const s: ProbeState = { client, successes: 0, failures: 0, running: false };
-      this.states.set(e, s);
-      void this.check(e, s);
+      this.states.set(e, { client, successes: 0, failures: 0, running: false });
+      this.soon ??= setTimeout(() => {
+        this.soon = null;
+        this.round();
+      }, 0).unref();
     }
   }
 
@@ -110,6 +114,7 @@ export class ActiveHealthChecker implements ClusterPart {
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     for (const s of this.states.values()) void s.client.close().catch(() => undefined);
     this.states.clear();
   }

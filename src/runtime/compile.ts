@@ -145,9 +145,10 @@ async function compileCluster(
   }
   const built = buildDiscovery(cfg.discovery, {
     resolver: DNS_KINDS.has(cfg.discovery.type) ? dns.resolver() : NO_RESOLVER,
-    onFailure: (err) => {
+    onFailure: (err, inARow) => {
       cluster.metrics.dnsFailures.inc();
-      log.warn({ cluster: cfg.name, err: (err as Error)?.message }, 'discovery failed; keeping the last good endpoints');
+      // Log the start of an outage, not every retry of it (the metric counts them all).
+      if (inARow === 1) log.warn({ cluster: cfg.name, err: (err as Error)?.message }, 'discovery failed; keeping the last good endpoints');
     },
   });
   if (!built.ok) {

@@ -15,6 +15,6 @@ export interface Discovery {
 
 export interface DiscoveryContext {
   readonly resolver: HostResolver;
-  /** Counts a failed refresh (the last good endpoints were kept). */
-  readonly onFailure: (err: unknown) => void;
+  /** A failed refresh (the last good endpoints were kept); `inARow` counts failures since the last success. */
+  readonly onFailure: (err: unknown, inARow: number) => void;
 }

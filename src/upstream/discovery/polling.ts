@@ -17,6 +17,7 @@ export abstract class PollingDiscovery implements Discovery {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private last = '';
+  private failures = 0;
 
   constructor(
     protected readonly ctx: DiscoveryContext,
@@ -41,9 +42,10 @@ export abstract class PollingDiscovery implements Discovery {
         sink(r.addresses);
       }
       next = r.nextMs;
+      this.failures = 0;
     } catch (err) {
       if (this.closed) return;
-      this.ctx.onFailure(err);
+      this.ctx.onFailure(err, ++this.failures);
     }
     this.timer = setTimeout(() => void this.run(sink), Math.max(100, next));
     this.timer.unref();

@@ -50,6 +50,8 @@ export function buildAdmin(state: AdminState, token: string | undefined): Fastif
     const gen = state.current;
     return { version: gen?.version ?? null, lastReloadError: state.lastReloadError, config: gen ? redactConfig(gen.config) : null };
   });
+  // SPEC: { clusters: [ { name, endpoints: [ { address, weight, healthy, ejected } ] } ] }, plus
+  // discovery, policy, panic, in-flight/pending counts and per-endpoint priority/serving/active.
   app.get('/clusters', async () => ({
     clusters: state.current ? [...state.current.clusters.values()].map((c) => c.summary()) : [],
   }));

@@ -4,6 +4,7 @@ import { Errors, type GatewayErrorSpec } from '../errors.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
 import type { ForwardAction } from '../router/types.ts';
+import { admitUpstream, pickContext, upstreamConnected, upstreamFinished, upstreamResponded } from '../upstream/outcome.ts';
 import type { Exchange } from './exchange.ts';
 import type { Http2ServerRequest } from 'node:http2';
 import { sendError } from './respond.ts';
@@ -90,7 +91,6 @@ function requestHasBody(ex: Exchange): boolean {
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
-const PICK = Object.freeze({ hashKey: undefined });
 
 export interface ForwardOptions {
   readonly upstreamPath: string;
@@ -111,7 +111,7 @@ class ForwardRun {
 
   constructor(
     readonly ex: Exchange,
-    private readonly cluster: Cluster,
+    readonly cluster: Cluster,
     private readonly o: ForwardOptions,
     private readonly headers: string[],
     private retry: RetryPolicy | null,
@@ -130,9 +130,13 @@ class ForwardRun {
   private attempt(): void {
     const ex = this.ex;
     if (ex.clientClosed) return;
-    const endpoint = this.cluster.pick(PICK, this.last ?? undefined);
+    const endpoint = this.cluster.pick(pickContext(this.cluster, ex), this.last ?? undefined);
     if (endpoint === null) {
       sendError(ex, Errors.noHealthyUpstream);
+      return;
+    }
+    if (!admitUpstream(this.cluster, endpoint)) {
+      sendError(ex, Errors.circuitOpen);
       return;
     }
     // Each try waits at most perTryTimeout for response headers, and never past the route deadline.
@@ -154,17 +158,17 @@ class ForwardRun {
     const handler = new UpstreamAttempt(this, endpoint, perTryBound);
     if (perTryBound) handler.startTryTimer(perTry);
     ex.abortUpstream = (reason) => handler.abort(reason);
-    endpoint.active++;
     ex.upstreamStartedAt = performance.now();
     endpoint.pool.dispatch(
       {
         path: this.o.upstreamPath,
+        servername: endpoint.servername, // else undici would take the client's Host as the SNI
         method: ex.req.method as Dispatcher.HttpMethod,
         headers: this.headers,
         body: this.body as unknown as Dispatcher.DispatchOptions['body'],
         headersTimeout,
         bodyTimeout: this.o.bodyIdleTimeoutMs,
-      },
+      } as Dispatcher.DispatchOptions, // `servername` is read by undici but missing from its types
       handler,
     );
   }
@@ -210,6 +214,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** The response was thrown away for a retry: ignore whatever undici still reports. */
   private discarded = false;
   private released = false;
+  /** Got a connection (no longer pending for the circuit breaker). */
+  private connected = false;
   private tryTimer: NodeJS.Timeout | null = null;
   /** The per-try timeout fired before undici handed us a controller: abort as soon as it does. */
   private timedOutEarly = false;
@@ -220,14 +226,15 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     private readonly perTryBound: boolean,
   ) {}
 
-  private release(): void {
+  /** Ends this try's accounting once: circuit-breaker counters, and outlier detection on a failure. */
+  private release(failure: GatewayErrorSpec | null): void {
     if (this.tryTimer !== null) {
       clearTimeout(this.tryTimer);
       this.tryTimer = null;
     }
     if (this.released) return;
     this.released = true;
-    this.endpoint.active--;
+    upstreamFinished(this.run.cluster, this.endpoint, this.connected, failure);
   }
 
   startTryTimer(ms: number): void {
@@ -240,6 +247,10 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Controller): void {
     this.controller = controller;
+    if (!this.connected) {
+      this.connected = true;
+      upstreamConnected(this.run.cluster);
+    }
     if (this.run.ex.clientClosed) controller.abort(new ClientClosedError('client closed'));
     else if (this.timedOutEarly) controller.abort(new PerTryTimeoutError('per-try timeout'));
   }
@@ -252,10 +263,11 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     const ex = this.run.ex;
     ex.upstreamDurationMs = performance.now() - ex.upstreamStartedAt;
+    upstreamResponded(this.run.cluster, this.endpoint, statusCode);
     if (this.run.retryOnStatus(statusCode)) {
       // Nothing was sent to the client yet: drop this response (and its connection) and try again.
       this.discarded = true;
-      this.release();
+      this.release(null);
       c.abort(new DiscardedForRetry('retrying'));
       return;
     }
@@ -284,18 +296,18 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.discarded) return;
-    this.release();
+    this.release(null);
     this.run.ex.abortUpstream = null;
     this.run.ex.res.end();
   }
 
   onResponseError(_c: Controller, err: Error): void {
     if (this.discarded) return;
-    this.release();
     const ex = this.run.ex;
+    const spec = ex.clientClosed ? null : classifyUpstreamError(err);
+    this.release(spec);
     ex.abortUpstream = null;
-    if (ex.clientClosed) return;
-    const spec = classifyUpstreamError(err);
+    if (spec === null) return;
     if (!ex.res.headersSent && this.run.retryOnFailure(failureKind(err, spec, this.perTryBound))) return;
     sendError(ex, spec);
   }
@@ -331,7 +343,7 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
   keepSmallBody(req, cl !== undefined ? Number(cl) : null, RETRY_BODY_LIMIT, o.maxBodyBytes, (r) => {
     if (ex.clientClosed) return;
     if (r.kind === 'error') {
-      if (r.error instanceof BodyTooLargeError) sendError(ex, Errors.bodyTooLarge, { connection: 'close' });
+      if (r.error instanceof BodyTooLargeError) sendError(ex, Errors.bodyTooLarge, undefined, true);
       else sendError(ex, Errors.badRequest);
       return;
     }

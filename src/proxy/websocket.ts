@@ -1,3 +1,4 @@
+import { pickContext } from '../upstream/outcome.ts';
 import http, { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
@@ -100,7 +101,7 @@ export function proxyWebSocket(ex: Exchange, cluster: Cluster, upstreamPath: str
     return;
   }
   ex.cluster = cluster;
-  const endpoint = cluster.pick({ hashKey: undefined });
+  const endpoint = cluster.pick(pickContext(cluster, ex));
   if (endpoint === null) {
     sendError(ex, Errors.noHealthyUpstream);
     return;
@@ -114,8 +115,8 @@ export function proxyWebSocket(ex: Exchange, cluster: Cluster, upstreamPath: str
     ? https.request({
         ...base,
         ...po.tls,
-        // SNI/verification name: the cluster's serverName, else the endpoint host (none for an IP).
-        servername: po.tls.servername ?? (isIP(endpoint.host) ? '' : endpoint.host),
+        // SNI/verification name: the cluster's serverName, else the endpoint's DNS name (none for an IP).
+        servername: isIP(endpoint.servername) ? '' : endpoint.servername,
         rejectUnauthorized: true,
       })
     : http.request(base);

@@ -8,8 +8,14 @@ import { HostTable } from '../router/host-table.ts';
 import { compileVirtualHost } from '../router/compile.ts';
 import { RateLimits } from '../filters/ratelimit/runtime.ts';
 import { Cluster, parseHostPort } from '../upstream/cluster.ts';
-import { balancers } from '../upstream/balancers/index.ts';
+import { balancers, HASH_POLICIES } from '../upstream/balancers/index.ts';
 import { loadOriginationTls } from '../upstream/tls-origination.ts';
+import { compileHashKey } from '../upstream/hash-key.ts';
+import { endpointConnector } from '../upstream/endpoint.ts';
+import { buildDiscovery, DNS_KINDS } from '../upstream/discovery/index.ts';
+import { createResolver, type HostResolver } from '../upstream/discovery/resolver.ts';
+import { ActiveHealthChecker } from '../health/active-check.ts';
+import { log } from '../observability/logger.ts';
 import type { CompiledListener, Generation } from './generation.ts';
 import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runtime.ts';
 
@@ -88,10 +94,14 @@ async function compileListener(
   };
 }
 
+/** How long a compile waits for a cluster's first DNS answer before going on with it empty. */
+const FIRST_RESOLUTION_WAIT_MS = 5_000;
+
 async function compileCluster(
   cfg: GatewayConfig['clusters'][number],
   index: number,
   previous: ReadonlyMap<string, Cluster> | undefined,
+  dns: { servers: readonly string[] | undefined; resolver: () => HostResolver },
   errors: ConfigError[],
 ): Promise<Cluster | null> {
   let tls = null;
@@ -106,35 +116,69 @@ async function compileCluster(
   const fingerprint = createHash('sha256')
     .update(JSON.stringify(cfg))
     .update(tls?.fingerprint ?? 'plain')
+    // A DNS-discovered cluster also depends on the resolver it asks.
+    .update(DNS_KINDS.has(cfg.discovery.type) ? JSON.stringify(dns.servers ?? null) : '')
     .digest('hex');
   const reusable = previous?.get(cfg.name);
   if (reusable && reusable.fingerprint === fingerprint) return reusable;
 
-  const factory = balancers.get(cfg.loadBalancer?.policy ?? 'round_robin');
+  const policy = cfg.loadBalancer?.policy ?? 'round_robin';
+  const factory = balancers.get(policy);
   if (!factory) {
     errors.push({ path: `clusters[${index}].loadBalancer.policy`, message: 'unknown policy' });
     return null;
   }
-  const cluster = new Cluster(cfg.name, fingerprint, factory(), {
+  const pool = {
     tls: tls?.options ?? null,
     connectTimeoutMs: cfg.connectTimeout,
     maxConnections: null,
-    http2: false,
+    http2: cfg.http2,
+    ...(cfg.tls?.serverName ? { serverName: cfg.tls.serverName } : {}),
+  };
+  const cluster = new Cluster(cfg.name, fingerprint, {
+    balancer: factory(),
+    policy,
+    discovery: cfg.discovery.type,
+    pool,
+    hashKey: HASH_POLICIES.has(policy) ? compileHashKey(cfg.loadBalancer?.hashOn) : null,
+    circuitBreakers: cfg.circuitBreakers,
+    ...(cfg.outlierDetection ? { outlierDetection: cfg.outlierDetection } : {}),
   });
-  const d = cfg.discovery;
-  if (d.type === 'static') {
-    const addrs = [];
-    for (const [i, e] of d.endpoints.entries()) {
-      const hp = parseHostPort(e);
-      if (!hp) errors.push({ path: `clusters[${index}].discovery.endpoints[${i}]`, message: 'expected host:port' });
-      else addrs.push({ ...hp, weight: 1 });
-    }
-    cluster.setEndpoints(addrs);
-  } else {
-    errors.push({ path: `clusters[${index}].discovery.type`, message: 'not supported yet' });
+  if (cfg.healthCheck) {
+    const hc = cfg.healthCheck;
+    const connect = hc.grpc ? endpointConnector({ ...pool, http2: true }) : undefined;
+    cluster.attach(new ActiveHealthChecker(hc, cluster, connect));
   }
+  const built = buildDiscovery(cfg.discovery, {
+    resolver: DNS_KINDS.has(cfg.discovery.type) ? dns.resolver() : NO_RESOLVER,
+    onFailure: (err, inARow) => {
+      cluster.metrics.dnsFailures.inc();
+      // Log the start of an outage, not every retry of it (the metric counts them all).
+      if (inARow === 1) log.warn({ cluster: cfg.name, err: (err as Error)?.message }, 'discovery failed; keeping the last good endpoints');
+    },
+  });
+  if (!built.ok) {
+    errors.push({ path: `clusters[${index}].discovery.${built.path}`, message: built.message });
+    return cluster;
+  }
+  cluster.attach(built.discovery);
+  // Wait for the first answer (bounded): a new DNS cluster should not start by answering 503.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    built.discovery.start((addrs) => cluster.setEndpoints(addrs)),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, FIRST_RESOLUTION_WAIT_MS);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
   return cluster;
 }
+
+const NO_RESOLVER: HostResolver = {
+  addresses: () => Promise.reject(new Error('no resolver')),
+  srv: () => Promise.reject(new Error('no resolver')),
+};
 
 export async function compile(
   config: GatewayConfig,
@@ -145,7 +189,9 @@ export async function compile(
   const errors: ConfigError[] = [];
 
   const clusters = new Map<string, Cluster>();
-  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, errors)));
+  let resolver: HostResolver | null = null; // one per compile, shared by its DNS clusters
+  const dns = { servers: config.dns?.servers, resolver: () => (resolver ??= createResolver(config.dns?.servers)) };
+  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, errors)));
   for (const c of built) if (c) clusters.set(c.name, c);
 
   const firstTls = config.listeners.find((l) => l.tls);

@@ -1,15 +1,18 @@
-import { Pool } from 'undici';
+import { Pool, buildConnector } from 'undici';
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 
 // One upstream address with its keep-alive connection pool and its live state.
-// Balancers read `weight`, `active` and `available`; health checks and outlier detection write
-// `healthy` and `ejected`.
+// The cluster hands balancers only the endpoints that may take traffic; health checks write
+// `healthy`, outlier detection writes `ejected` and the counters below.
 
 export interface EndpointPoolOptions {
   readonly tls: ConnectionOptions | null; // null: plain HTTP
   readonly connectTimeoutMs: number;
   readonly maxConnections: number | null; // per endpoint; null: unlimited
   readonly http2: boolean;
+  /** SNI and the name verified in the server certificate; default: the endpoint's DNS name, if any. */
+  readonly serverName?: string;
 }
 
 export class Endpoint {
@@ -17,33 +20,44 @@ export class Endpoint {
   readonly host: string;
   readonly port: number;
   weight: number;
+  /** RFC 2782 priority (lower is preferred); 0 for static and DNS endpoints. */
+  priority: number;
   /** Requests in flight (least_request reads it). */
   active = 0;
   healthy = true;
   ejected = false;
+  // Outlier detection state (upstream/outlier.ts).
+  consecutive5xx = 0;
+  consecutiveGatewayErrors = 0;
+  timesEjected = 0;
+  ejectedUntil = 0;
+  /** Sent as undici's `servername` on every dispatch, so the client's Host never becomes the SNI. */
+  readonly servername: string;
+  /** The connector (TLS options, SAN check, timeout) so health checks connect exactly like traffic. */
+  readonly connect: buildConnector.connector;
+  readonly origin: string;
   readonly pool: Pool;
 
-  constructor(host: string, port: number, weight: number, opts: EndpointPoolOptions) {
+  constructor(host: string, port: number, weight: number, opts: EndpointPoolOptions, priority = 0, hostname?: string) {
     this.host = host;
     this.port = port;
     this.weight = weight;
+    this.priority = priority;
     this.address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    const origin = `${opts.tls ? 'https' : 'http'}://${this.address}`;
-    this.pool = new Pool(origin, {
+    this.origin = `${opts.tls ? 'https' : 'http'}://${this.address}`;
+    this.servername = opts.serverName ?? hostname ?? host;
+    this.connect = endpointConnector(opts);
+    this.pool = new Pool(this.origin, {
       connections: opts.maxConnections,
       pipelining: 1,
       allowH2: opts.http2,
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
-      connect: {
-        ...(opts.tls ?? {}),
-        // Certificate verification is never off: a caller cannot override this.
-        ...(opts.tls ? { rejectUnauthorized: true } : {}),
-        timeout: opts.connectTimeoutMs,
-      },
+      connect: this.connect,
     });
   }
 
+  /** Taking traffic: passing health checks and not ejected. */
   get available(): boolean {
     return this.healthy && !this.ejected;
   }
@@ -52,4 +66,20 @@ export class Endpoint {
   close(): Promise<void> {
     return this.pool.close().catch(() => undefined);
   }
+}
+
+/**
+ * undici's connector with verification forced on. An IP servername is dropped (SNI may not carry
+ * an IP; Node then verifies the IP against the certificate's IP SANs).
+ */
+export function endpointConnector(opts: EndpointPoolOptions): buildConnector.connector {
+  const base = buildConnector({
+    ...(opts.tls ?? {}),
+    // Certificate verification is never off: a caller cannot override this.
+    ...(opts.tls ? { rejectUnauthorized: true } : {}),
+    timeout: opts.connectTimeoutMs,
+    // HTTP/2 over TLS is negotiated by ALPN; without TLS it is prior-knowledge h2c.
+    ...(opts.http2 ? (opts.tls ? { allowH2: true } : { useH2c: true }) : {}),
+  } as buildConnector.BuildOptions);
+  return (o, cb) => base(o.servername && isIP(o.servername) !== 0 ? { ...o, servername: undefined } : o, cb);
 }

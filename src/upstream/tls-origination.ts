@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
+import { sanIdentityCheck } from './san-match.ts';
 
 // TLS toward a cluster: client certificate, CA bundle, SNI and minimum version, read from files when
-// the generation is compiled. Verification of the server certificate is always on (Endpoint enforces
+// the generation is compiled, and the SAN check (san-match.ts). Verification of the server certificate is always on (Endpoint enforces
 // rejectUnauthorized). The fingerprint lets compile() reuse a cluster, and its warm connections,
 // when neither its config nor the bytes of its files changed.
 
@@ -13,6 +14,7 @@ export interface OriginationTlsConfig {
   readonly caFile?: string;
   readonly serverName?: string;
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  readonly matchSubjectAltNames?: readonly string[];
 }
 
 export interface OriginationTls {
@@ -36,6 +38,8 @@ export async function loadOriginationTls(cfg: OriginationTlsConfig): Promise<Ori
     // With a caFile only that CA is trusted (a mesh has its own root); without one, the system CAs.
     ...(ca ? { ca } : {}),
     ...(cfg.serverName ? { servername: cfg.serverName } : {}),
+    // SAN matchers replace the host-name check; a mismatch fails the handshake (→ 502, nothing sent).
+    ...(cfg.matchSubjectAltNames?.length ? { checkServerIdentity: sanIdentityCheck(cfg.matchSubjectAltNames) } : {}),
   };
   return { options, fingerprint: hash.digest('hex') };
 }

@@ -168,8 +168,8 @@ const rows: Row[] = [
   },
   {
     name: 'a key that is not supported yet',
-    mutate: (c) => (c.clusters[0].healthCheck = { path: '/healthz' }),
-    errors: ['clusters[0].healthCheck: not supported yet'],
+    mutate: (c) => (c.grpcHealth = { address: '127.0.0.1:9902' }),
+    errors: ['grpcHealth: not supported yet'],
   },
   {
     name: 'a boolean that is not supported yet when true',
@@ -178,7 +178,7 @@ const rows: Row[] = [
   },
   {
     name: 'a discovery type that is not supported yet',
-    mutate: (c) => (c.clusters[0].discovery = { type: 'srv', name: '_https._tcp.c0.mesh.local' }),
+    mutate: (c) => (c.clusters[0].discovery = { type: 'eds' }),
     errors: ['clusters[0].discovery.type: not supported yet'],
   },
   {
@@ -303,16 +303,16 @@ const rows: Row[] = [
       c.listeners[0].limits = { idleTimeout: 'forever' };
       c.virtualHosts[0].routes[0].matchh = {};
       c.clusters[0].tracing = true;
-      c.clusters[0].healthCheck = { path: '/healthz' };
-      c.dns = { servers: ['127.0.0.1:5353'] };
+      c.tracing = { otlp: { endpoint: 'http://127.0.0.1:4318' } };
+      c.listeners[0].proxyProtocol = true;
     },
     errors: [
       'listeners[0].tls.minVersion: expected one of TLSv1.2, TLSv1.3',
       'listeners[0].limits.idleTimeout: invalid duration "forever" (use e.g. 250ms, 10s, 5m, 1h30m)',
       `${R0}.matchh: unknown key`,
       'clusters[0].tracing: unknown key',
-      'dns: not supported yet',
-      'clusters[0].healthCheck: not supported yet',
+      'tracing: not supported yet',
+      'listeners[0].proxyProtocol: not supported yet',
     ],
   },
   {

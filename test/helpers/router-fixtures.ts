@@ -11,7 +11,7 @@ import { RoundRobinBalancer } from '../../src/upstream/balancers/round-robin.ts'
 
 export function fakeClusters(...names: string[]): Map<string, Cluster> {
   return new Map(
-    names.map((n) => [n, new Cluster(n, n, new RoundRobinBalancer(), { tls: null, connectTimeoutMs: 1000, maxConnections: null, http2: false })]),
+    names.map((n) => [n, new Cluster(n, n, { balancer: new RoundRobinBalancer(), pool: { tls: null, connectTimeoutMs: 1000, maxConnections: null, http2: false } })]),
   );
 }
 

@@ -21,12 +21,12 @@ export class RoundRobinBalancer implements Balancer {
     let total = 0;
     for (let i = 0; i < eps.length; i++) {
       const e = eps[i];
-      if (!e.available || e === exclude || e.weight <= 0) continue;
+      if (e === exclude || e.weight <= 0) continue;
       scores[i] += e.weight;
       total += e.weight;
       if (best === -1 || scores[i] > scores[best]) best = i;
     }
-    if (best === -1) return exclude && exclude.available ? exclude : null;
+    if (best === -1) return exclude ?? null;
     scores[best] -= total;
     return eps[best];
   }

@@ -1,0 +1,52 @@
+import type { Endpoint } from '../endpoint.ts';
+
+// Weighted random choice over an endpoint list: cumulative weights built on update, a binary search
+// per pick. Shared by `random`, by `least_request` (its two candidates) and by the hash balancers
+// when a request has no hash key.
+
+export class WeightedRandom {
+  private endpoints: readonly Endpoint[] = [];
+  private cumulative = new Float64Array(0);
+  private total = 0;
+
+  update(endpoints: readonly Endpoint[]): void {
+    this.endpoints = endpoints;
+    this.cumulative = new Float64Array(endpoints.length);
+    let sum = 0;
+    for (let i = 0; i < endpoints.length; i++) {
+      sum += Math.max(0, endpoints[i].weight);
+      this.cumulative[i] = sum;
+    }
+    this.total = sum;
+  }
+
+  /** Index of a weighted-random endpoint, or -1 when the list is empty or every weight is 0. */
+  pickIndex(): number {
+    if (this.total <= 0) return -1;
+    const r = Math.random() * this.total;
+    const c = this.cumulative;
+    let lo = 0;
+    let hi = c.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (c[mid] > r) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** A weighted-random endpoint other than `exclude` (unless it is the only one left), or null. */
+  pick(exclude?: Endpoint): Endpoint | null {
+    const i = this.pickIndex();
+    if (i === -1) return null;
+    const e = this.endpoints[i];
+    if (e !== exclude) return e;
+    // Rare (a retry hit the failed endpoint): take the next one with weight, wrapping around.
+    const eps = this.endpoints;
+    for (let k = 1; k < eps.length; k++) {
+      const o = eps[(i + k) % eps.length];
+      if (o !== exclude && o.weight > 0) return o;
+    }
+    return exclude ?? null;
+  }
+}

@@ -1,0 +1,62 @@
+import { Counter } from 'prom-client';
+import { registry } from '../observability/metrics.ts';
+
+// Upstream metrics. Per-cluster children are resolved once when a cluster is built (labels() hashes
+// its arguments), so the request path only calls inc() on a held handle.
+
+export const dnsFailures = new Counter({
+  name: 'gatehouse_dns_resolution_failures_total',
+  help: 'DNS/SRV discovery refreshes that failed (the last good endpoints were kept)',
+  labelNames: ['cluster'] as const,
+  registers: [registry],
+});
+
+export const circuitOverflows = new Counter({
+  name: 'gatehouse_circuit_breaker_overflow_total',
+  help: 'Requests refused with 503 because a circuit breaker limit was reached',
+  labelNames: ['cluster', 'limit'] as const,
+  registers: [registry],
+});
+
+export const outlierEjections = new Counter({
+  name: 'gatehouse_outlier_ejections_total',
+  help: 'Endpoints ejected by outlier detection',
+  labelNames: ['cluster', 'reason'] as const,
+  registers: [registry],
+});
+
+export const upstreamConnectErrors = new Counter({
+  name: 'gatehouse_upstream_connect_errors_total',
+  help: 'Upstream requests that failed to connect (including TLS handshake and SAN mismatch)',
+  labelNames: ['cluster'] as const,
+  registers: [registry],
+});
+
+export const healthCheckFailures = new Counter({
+  name: 'gatehouse_health_check_failures_total',
+  help: 'Active health checks that failed',
+  labelNames: ['cluster'] as const,
+  registers: [registry],
+});
+
+export interface ClusterMetrics {
+  readonly dnsFailures: Counter.Internal;
+  readonly overflowRequests: Counter.Internal;
+  readonly overflowPending: Counter.Internal;
+  readonly ejections5xx: Counter.Internal;
+  readonly ejectionsGateway: Counter.Internal;
+  readonly connectErrors: Counter.Internal;
+  readonly healthCheckFailures: Counter.Internal;
+}
+
+export function clusterMetrics(cluster: string): ClusterMetrics {
+  return {
+    dnsFailures: dnsFailures.labels({ cluster }),
+    overflowRequests: circuitOverflows.labels({ cluster, limit: 'max_requests' }),
+    overflowPending: circuitOverflows.labels({ cluster, limit: 'max_pending_requests' }),
+    ejections5xx: outlierEjections.labels({ cluster, reason: 'consecutive_5xx' }),
+    ejectionsGateway: outlierEjections.labels({ cluster, reason: 'consecutive_gateway_errors' }),
+    connectErrors: upstreamConnectErrors.labels({ cluster }),
+    healthCheckFailures: healthCheckFailures.labels({ cluster }),
+  };
+}

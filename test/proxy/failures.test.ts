@@ -82,15 +82,17 @@ test('upstream certificate from an untrusted CA → 502, verification is on', as
 });
 
 test('a cluster with no endpoints left → 503 no_healthy_upstream', async () => {
-  // all endpoints unavailable: mark the only endpoint unhealthy through the runtime object
+  // all endpoints unavailable: mark the only endpoint unhealthy, as an active health check would
   const cluster = gw.gw.current!.clusters.get('slow')!;
   cluster.endpoints[0].healthy = false;
+  cluster.refresh();
   try {
     const r = await h1(pki, gw.httpsPort, '/slow');
     assert.equal(r.status, 503);
     assertErrorBody(r.body, 'no_healthy_upstream', r.headers['x-request-id']);
   } finally {
     cluster.endpoints[0].healthy = true;
+    cluster.refresh();
   }
 });
 

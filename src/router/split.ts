@@ -1,10 +1,12 @@
+import { hash32 } from '../util/hash.ts';
+import { upperBound } from '../util/cumulative.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { StickyOnConfig } from '../config/schema.ts';
 import type { ClusterChoice, StickySource } from './types.ts';
 
 // Choosing the route's cluster: one cluster, or a weighted split. Weights become a cumulative table
 // (a weight of 0 adds nothing, so it is never picked) searched in O(log n). With `stickyOn`, the
-// key (cookie, header, claim or client address) is hashed with 32-bit FNV-1a into the weight space,
+// key (cookie, header, claim or client address) is hashed with 32-bit MurmurHash3 (src/util/hash.ts) into the weight space,
 // so one user always lands on the same cluster while the population follows the weights; a request
 // without the key gets a random pick by weight. Because the table is cumulative in config order,
 // moving weight from the first cluster to the second only moves users in that direction.
@@ -17,22 +19,6 @@ export class SingleCluster implements ClusterChoice {
   choose(): Cluster {
     return this.cluster;
   }
-}
-
-/** 32-bit FNV-1a over the UTF-16 code units of `s` (stable across processes and restarts). */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  // Final avalanche (murmur3 fmix32) so short, similar keys spread over the whole range.
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 export type StickyKey = (src: StickySource) => string | undefined;
@@ -96,20 +82,12 @@ export class WeightedSplit implements ClusterChoice {
 
   /** The cluster owning point `x` of [0, total): the first whose cumulative weight exceeds x. */
   at(x: number): Cluster {
-    const c = this.cumulative;
-    let lo = 0;
-    let hi = c.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (c[mid] > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return this.clusters[lo];
+    return this.clusters[upperBound(this.cumulative, x)];
   }
 
   /** Sticky point for a key, or a random one without a key. */
   point(key: string | undefined): number {
-    return key === undefined ? Math.floor(Math.random() * this.total) : fnv1a(key) % this.total;
+    return key === undefined ? Math.floor(Math.random() * this.total) : hash32(key) % this.total;
   }
 
   choose(src: StickySource): Cluster {

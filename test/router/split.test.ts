@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cookieValue, fnv1a, compileStickyKey, WeightedSplit } from '../../src/router/split.ts';
+import { cookieValue, compileStickyKey, WeightedSplit } from '../../src/router/split.ts';
+import { hash32 } from '../../src/util/hash.ts';
 import { fakeClusters } from '../helpers/router-fixtures.ts';
 import type { StickySource } from '../../src/router/types.ts';
 
@@ -88,8 +89,8 @@ test('raising the canary weight only moves users toward the canary', () => {
 test('binary search over the cumulative table, and the hash and cookie helpers', () => {
   const split = new WeightedSplit([{ cluster: v1, weight: 3 }, { cluster: zero, weight: 0 }, { cluster: v2, weight: 2 }], null);
   assert.deepEqual([0, 1, 2, 3, 4].map((x) => split.at(x).name), ['v1', 'v1', 'v1', 'v2', 'v2']);
-  assert.equal(fnv1a('abc'), fnv1a('abc'));
-  assert.notEqual(fnv1a('user-1'), fnv1a('user-2'));
+  assert.equal(hash32('abc'), hash32('abc'));
+  assert.notEqual(hash32('user-1'), hash32('user-2'));
   assert.equal(cookieValue('a=1; session=xyz; b=2', 'session'), 'xyz');
   assert.equal(cookieValue('xsession=1', 'session'), undefined);
   assert.equal(cookieValue(undefined, 'session'), undefined);

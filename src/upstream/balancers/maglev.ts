@@ -1,6 +1,6 @@
 import type { Balancer, PickContext } from './balancer.ts';
 import type { Endpoint } from '../endpoint.ts';
-import { hash32 } from './hash.ts';
+import { hash32 } from '../../util/hash.ts';
 import { WeightedRandom } from './weighted-random.ts';
 
 // Maglev (Eisenbud et al., NSDI 2016): a lookup table of prime size M; each endpoint walks its own

@@ -1,6 +1,6 @@
 import type { Balancer, PickContext } from './balancer.ts';
 import type { Endpoint } from '../endpoint.ts';
-import { hash32 } from './hash.ts';
+import { hash32 } from '../../util/hash.ts';
 import { WeightedRandom } from './weighted-random.ts';
 
 // Consistent hashing on a ring (Karger et al., as Envoy's ring_hash): every endpoint owns virtual

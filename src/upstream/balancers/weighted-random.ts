@@ -1,3 +1,4 @@
+import { upperBound } from '../../util/cumulative.ts';
 import type { Endpoint } from '../endpoint.ts';
 
 // Weighted random choice over an endpoint list: cumulative weights built on update, a binary search
@@ -23,16 +24,7 @@ export class WeightedRandom {
   /** Index of a weighted-random endpoint, or -1 when the list is empty or every weight is 0. */
   pickIndex(): number {
     if (this.total <= 0) return -1;
-    const r = Math.random() * this.total;
-    const c = this.cumulative;
-    let lo = 0;
-    let hi = c.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (c[mid] > r) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    return upperBound(this.cumulative, Math.random() * this.total);
   }
 
   /** A weighted-random endpoint other than `exclude` (unless it is the only one left), or null. */

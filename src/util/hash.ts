@@ -1,5 +1,6 @@
 // MurmurHash3 (x86, 32-bit) over a string's UTF-16 code units: fast, well mixed, no allocation.
-// Used for hash keys and for ring/table positions of endpoints.
+// Used for sticky split keys (router/split.ts) and for hash keys and ring/table positions of
+// endpoints (upstream/balancers).
 
 export function hash32(s: string, seed = 0): number {
   let h = seed >>> 0;

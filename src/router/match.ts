@@ -34,8 +34,13 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : v;
 }
 
-/** One header matcher, per the SPEC: on a missing header only `absent` is true; `invert` flips the result. */
-export function compileHeaderMatcher(m: HeaderMatcherConfig): Pred {
+export type HeaderTest = (headers: IncomingHttpHeaders) => boolean;
+
+/**
+ * One header matcher, per the SPEC: on a missing header only `absent` is true; `invert` flips the
+ * result. Shared by route matching and authz rules (filters/authz).
+ */
+export function compileHeaderTest(m: HeaderMatcherConfig): HeaderTest {
   const lower = m.name.toLowerCase();
   const name = lower === ':authority' ? 'host' : lower;
   let test: (v: string | undefined) => boolean;
@@ -54,7 +59,13 @@ export function compileHeaderMatcher(m: HeaderMatcherConfig): Pred {
     const re = wholeRegex(m.regex!);
     test = (v) => v !== undefined && re.test(v);
   }
-  return m.invert ? (r) => !test(headerValue(r.headers, name)) : (r) => test(headerValue(r.headers, name));
+  return m.invert ? (h) => !test(headerValue(h, name)) : (h) => test(headerValue(h, name));
+}
+
+/** A header matcher as a route predicate. */
+export function compileHeaderMatcher(m: HeaderMatcherConfig): Pred {
+  const t = compileHeaderTest(m);
+  return (r) => t(r.headers);
 }
 
 export function compileQueryMatcher(m: QueryMatcherConfig): Pred {

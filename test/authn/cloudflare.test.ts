@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, type TestGateway, gatewayPreamble } from '../helpers/gateway.ts';
 import { h1, h2 } from '../helpers/clients.ts';
 import { eventually } from '../helpers/net.ts';
 import { makeKey, sign, startJwksServer, type JwksServer, type TestKey } from '../helpers/authn-jwks.ts';
@@ -26,14 +26,7 @@ before(async () => {
   certs = await startJwksServer([key], { tls: pki, path: '/cdn-cgi/access/certs' });
   certs.cloudflareShape = true;
   gw = await startGateway(`
-admin: { address: "127.0.0.1:{{admin}}" }
-drain: { delay: 0s, timeout: 2s }
-listeners:
-  - name: public
-    address: "127.0.0.1:{{https}}"
-    tls:
-      certificates:
-        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+${gatewayPreamble(pki)}
 authn:
   providers:
     - name: cf-access

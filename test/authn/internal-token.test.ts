@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, type TestGateway, gatewayPreamble } from '../helpers/gateway.ts';
 import { h1 } from '../helpers/clients.ts';
 import { makeKey, sign, type TestKey } from '../helpers/authn-jwks.ts';
 
@@ -28,14 +28,7 @@ before(async () => {
   copyFileSync(pki.file('internal-token.key'), signingKeyFile); // EC P-256 from `certs init`
   up = await startUpstream();
   gw = await startGateway(`
-admin: { address: "127.0.0.1:{{admin}}" }
-drain: { delay: 0s, timeout: 2s }
-listeners:
-  - name: public
-    address: "127.0.0.1:{{https}}"
-    tls:
-      certificates:
-        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+${gatewayPreamble(pki)}
 authn:
   providers:
     - name: idp

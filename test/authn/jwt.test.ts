@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac, createPublicKey } from 'node:crypto';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, type TestGateway, gatewayPreamble } from '../helpers/gateway.ts';
 import { h1, h2 } from '../helpers/clients.ts';
 import { eventually } from '../helpers/net.ts';
 import { b64url, makeKey, sign, startJwksServer, type JwksServer, type TestKey } from '../helpers/authn-jwks.ts';
@@ -21,14 +21,7 @@ let stranger: TestKey;
 
 function config(extraRoute = '', claimsToHeaders = '{ sub: x-auth-sub, email: x-auth-email, "realm_access.roles": x-auth-roles }'): string {
   return `
-admin: { address: "127.0.0.1:{{admin}}" }
-drain: { delay: 0s, timeout: 2s }
-listeners:
-  - name: public
-    address: "127.0.0.1:{{https}}"
-    tls:
-      certificates:
-        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+${gatewayPreamble(pki)}
     limits: { maxHeaderBytes: 131072 }
 authn:
   providers:

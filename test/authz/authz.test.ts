@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, type TestGateway, gatewayPreamble } from '../helpers/gateway.ts';
 import { h1 } from '../helpers/clients.ts';
 import { makeKey, sign, type TestKey } from '../helpers/authn-jwks.ts';
 
@@ -27,14 +27,7 @@ before(async () => {
   writeFileSync(jwksFile, JSON.stringify({ keys: [fileKey.jwk] }));
   up = await startUpstream();
   gw = await startGateway(`
-admin: { address: "127.0.0.1:{{admin}}" }
-drain: { delay: 0s, timeout: 2s }
-listeners:
-  - name: public
-    address: "127.0.0.1:{{https}}"
-    tls:
-      certificates:
-        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+${gatewayPreamble(pki)}
 authn:
   providers:
     - name: inline

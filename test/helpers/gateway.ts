@@ -39,6 +39,21 @@ export async function startGateway(yaml: string): Promise<TestGateway> {
   };
 }
 
+/**
+ * The admin, drain and one-TLS-listener head every test config starts with (edge certificate for
+ * localhost, ports as {{https}}/{{admin}} placeholders). Listener keys may follow it (e.g. limits).
+ */
+export function gatewayPreamble(pki: TestPki): string {
+  return `admin: { address: "127.0.0.1:{{admin}}" }
+drain: { delay: 0s, timeout: 2s }
+listeners:
+  - name: public
+    address: "127.0.0.1:{{https}}"
+    tls:
+      certificates:
+        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }`;
+}
+
 /** A minimal single-listener config routing everything to `cluster` at `endpoint`. */
 export function basicConfig(pki: TestPki, o: { endpoint: string; tlsCluster?: boolean; extraListener?: string; limits?: string; routes?: string; clusters?: string } ): string {
   const clusterTls = o.tlsCluster

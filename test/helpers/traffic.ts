@@ -1,3 +1,4 @@
+import { gatewayPreamble } from './gateway.ts';
 import { request as httpsRequest } from 'node:https';
 import type http from 'node:http';
 import { startUpstream, type TestUpstream } from './upstream.ts';
@@ -25,14 +26,7 @@ export function idUpstream(id: string, handler?: (req: http.IncomingMessage, res
 
 export function trafficConfig(pki: TestPki, o: { routes: string; clusters: string }): string {
   return `
-admin: { address: "127.0.0.1:{{admin}}" }
-drain: { delay: 0s, timeout: 2s }
-listeners:
-  - name: public
-    address: "127.0.0.1:{{https}}"
-    tls:
-      certificates:
-        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+${gatewayPreamble(pki)}
 virtualHosts:
   - name: main
     domains: ["*"]

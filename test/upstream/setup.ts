@@ -1,3 +1,4 @@
+import { gatewayPreamble } from '../helpers/gateway.ts';
 import type { TestPki } from '../helpers/pki.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { h1, type Reply } from '../helpers/clients.ts';
@@ -17,14 +18,7 @@ export function meshConfig(pki: TestPki, clusters: string, o: { routes?: MeshRou
     .map((r, i) => `      - { name: r${i}, match: { prefix: "${r.prefix}" }, route: { cluster: ${r.cluster}, timeout: 10s } }`)
     .join('\n');
   return `
-admin: { address: "127.0.0.1:{{admin}}" }
-drain: { delay: 0s, timeout: 2s }
-listeners:
-  - name: public
-    address: "127.0.0.1:{{https}}"
-    tls:
-      certificates:
-        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+${gatewayPreamble(pki)}
       minVersion: TLSv1.2
 virtualHosts:
   - name: main

@@ -4,7 +4,7 @@ import { Errors } from '../../errors.ts';
 import type { Exchange } from '../../proxy/exchange.ts';
 import type { FilterResult, Rejection, RequestFilter } from '../filter.ts';
 import { compileClaimPath } from '../authn/claims.ts';
-import { compileHeaderMatcher } from './header-match.ts';
+import { compileHeaderTest } from '../../router/match.ts';
 
 // authz (SPEC "Precise semantics"): within a rule every listed condition must hold; deny rules are
 // checked first and win; with allow rules present, anything no allow rule matches is denied.
@@ -51,7 +51,7 @@ export function compileRule(r: AuthzRuleConfig): Rule {
     conds.push((ex) => ex.clientIp !== '' && inRange(ex.clientIp, 0));
   }
   for (const h of r.headers ?? []) {
-    const m = compileHeaderMatcher(h);
+    const m = compileHeaderTest(h);
     conds.push((ex) => m(ex.req.headers));
   }
   // A rule with no condition matches every request (`deny: [{}]` denies all).

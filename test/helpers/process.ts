@@ -34,7 +34,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
 export async function spawnGateway(configFile: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}, readyLines = 1): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [BIN, '--config', configFile, ...extra], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // info: the "gatehouse serving" line is what we wait for (npm test quiets in-process gateways)
+    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

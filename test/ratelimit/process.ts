@@ -16,7 +16,11 @@ export interface GatewayProcess {
 }
 
 export async function spawnGateway(configFile: string, adminPort: number, args: string[] = []): Promise<GatewayProcess> {
-  const proc = spawn(process.execPath, [BIN, '--config', configFile, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // info level: tests read its "serving" and Redis outage/recovery lines
+  const proc = spawn(process.execPath, [BIN, '--config', configFile, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info' },
+  });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));

@@ -5,8 +5,9 @@
  *   node --import tsx bench/micro.ts [FILTER…]      runs bench/micro/*.micro.ts (case names containing FILTER)
  *   BENCH_QUICK=1 …                                 shorter samples (smoke run)
  *
- * A suite file exports `suite: MicroSuite`. Results: bench/results/micro-latest.json (+ a timestamped copy;
- * with BENCH_QUICK=1 only micro-quick-latest.json).
+ * A suite file exports `suite: MicroSuite`. Results: bench/results/micro-latest.json and micro-latest.md
+ * (+ a timestamped JSON copy; with BENCH_QUICK=1 only micro-quick-latest.{json,md}). A run with a
+ * FILTER replaces them too: they hold what that run measured.
  * Pin it for steadier numbers: `taskset -c 1 node --import tsx bench/micro.ts`.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -94,13 +95,16 @@ async function main(): Promise<void> {
   const filters = process.argv.slice(2);
   const files = readdirSync(join(here, 'micro')).filter((f) => f.endsWith('.micro.ts')).sort();
   const all: { suite: string; results: MicroResult[] }[] = [];
+  const mdParts: string[] = [];
   for (const f of files) {
     const { suite } = (await import(pathToFileURL(join(here, 'micro', f)).href)) as { suite: MicroSuite };
     const cases = suite.cases.filter((c) => filters.length === 0 || filters.some((x) => `${suite.name} ${c.name}`.includes(x)));
     if (cases.length === 0) continue;
     const results = cases.map((c) => microBench(c));
     all.push({ suite: suite.name, results });
-    process.stdout.write(formatMicro(suite.name, results) + '\n');
+    const md = formatMicro(suite.name, results);
+    mdParts.push(md);
+    process.stdout.write(md + '\n');
   }
   const out = {
     startedAt: new Date().toISOString(),
@@ -110,11 +114,20 @@ async function main(): Promise<void> {
   const dir = join(here, 'results');
   mkdirSync(dir, { recursive: true });
   const json = JSON.stringify(out, null, 2) + '\n';
-  if (process.env.BENCH_QUICK && process.env.BENCH_QUICK !== '0') {
-    writeFileSync(join(dir, 'micro-quick-latest.json'), json); // a smoke run never replaces real results
+  const quick = !!process.env.BENCH_QUICK && process.env.BENCH_QUICK !== '0';
+  const md =
+    `## gatehouse micro-benchmarks — ${out.startedAt}${quick ? ' (BENCH_QUICK smoke run: numbers are not meaningful)' : ''}\n\n` +
+    `${out.machine.cpus} × ${out.machine.cpuModel}, node ${out.machine.node}${filters.length ? `, filter: ${filters.join(' ')}` : ''}. ` +
+    `Median of ${quick ? 5 : 15} samples, each a batch calibrated to ~${quick ? 20 : 100} ms after a warm-up; spread = ±half of (max − min) / median.\n\n` +
+    mdParts.join('\n');
+  if (quick) {
+    // a smoke run never replaces real results
+    writeFileSync(join(dir, 'micro-quick-latest.json'), json);
+    writeFileSync(join(dir, 'micro-quick-latest.md'), md);
   } else {
     writeFileSync(join(dir, `micro-${out.startedAt.replaceAll(':', '-')}.json`), json);
     writeFileSync(join(dir, 'micro-latest.json'), json);
+    writeFileSync(join(dir, 'micro-latest.md'), md);
   }
 }
 

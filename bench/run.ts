@@ -18,8 +18,8 @@ import { engineFor, engineVersion, runLoad } from './lib/loadgen.ts';
 import { probe } from './lib/net.ts';
 import { readOptions, type BenchOptions } from './lib/options.ts';
 import { cpuSeconds, machineBusySeconds, memoryMB, Processes, tail, TASKSET, HAS_PROC } from './lib/procs.ts';
-import { markdown, ratio, summarize } from './lib/report.ts';
-import type { BenchContext, Measurement, Scenario, ServiceDef, ServiceHandle } from './lib/types.ts';
+import { checkExtraRow, markdown, ratio, summarize, type ExtraSummary } from './lib/report.ts';
+import { scenarioHeaders, type BenchContext, type Measurement, type Scenario, type ServiceDef, type ServiceHandle } from './lib/types.ts';
 import * as registry from './scenarios/index.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -79,8 +79,15 @@ function closure(ids: string[], defs: Map<string, ServiceDef>): string[] {
 async function main(): Promise<number> {
   const opts = readOptions(process.argv.slice(2));
   const defs = new Map(registry.services.map((s) => [s.id, s]));
-  const selected = registry.scenarios.filter((s) => opts.only.length === 0 || opts.only.some((f) => s.id.includes(f)));
-  if (selected.length === 0) throw new Error(`no scenario matches ${opts.only.join(',')} (have: ${registry.scenarios.map((s) => s.id).join(', ')})`);
+  const inGroups = registry.select(opts.groups);
+  // A selected group's ratio may compare scenarios of another group (upstreams → proxy): run those too.
+  const wanted = new Set([...inGroups.scenarios.map((s) => s.id), ...inGroups.ratios.flatMap((r) => [r.numerator, r.denominator])]);
+  const matches = (id: string) => opts.only.length === 0 || opts.only.some((f) => id.includes(f));
+  const selected = registry.scenarios.filter((s) => wanted.has(s.id) && matches(s.id));
+  const selectedExtras = inGroups.extras.filter((e) => matches(e.id));
+  if (selected.length === 0 && selectedExtras.length === 0) {
+    throw new Error(`no scenario matches ${opts.only.join(',')} (have: ${registry.scenarios.map((s) => s.id).join(', ')})`);
+  }
   const pin = resolvePinning(opts);
   const procs = new Processes();
   const tmp = mkdtempSync(join(os.tmpdir(), 'gatehouse-bench-'));
@@ -101,7 +108,13 @@ async function main(): Promise<number> {
 
   const startedAt = new Date();
   const loadStart = os.loadavg();
-  log(`gatehouse bench: ${selected.length} scenarios × ${opts.rounds} round(s), ${opts.durationS} s measured + ${opts.warmupS} s warm-up each`);
+  const durations = [...new Set(selected.map((s) => durationOf(s, opts)))].sort((a, b) => a - b);
+  const roundCounts = [...new Set(selected.map((s) => roundsOf(s, opts)))].sort((a, b) => a - b);
+  const totalRounds = Math.max(1, ...roundCounts);
+  log(
+    `gatehouse bench: ${selected.length} scenarios × ${roundCounts.join('/')} round(s), ${durations.join('/')} s measured + ${opts.warmupS} s warm-up each` +
+      (selectedExtras.length ? `; ${selectedExtras.length} other measurement(s)` : ''),
+  );
   log(`pinning: ${pin.note}`);
   if (pin.loadgen !== null) procs.pin(process.pid, pin.loadgen); // the harness itself stays off the SUT core
 
@@ -127,23 +140,51 @@ async function main(): Promise<number> {
     // Each scenario's whole path must answer 200 with the upstream's body before anything is measured.
     for (const sc of selected) {
       const h = running.get(sc.sut)!;
-      const p = await probe(h.origin, sc.path ?? '/', sc.protocol, ctx.caPem);
+      const headers = scenarioHeaders(sc, ctx);
+      if (sc.varyHeader) {
+        const first = readFileSync(sc.varyHeader.file(ctx), 'utf8').split('\n', 1)[0] ?? '';
+        headers[sc.varyHeader.name] = (sc.varyHeader.prefix ?? '') + first;
+      }
+      const p = await probe(h.origin, sc.path ?? '/', sc.protocol, ctx.caPem, 5000, headers);
       const wantProto = sc.protocol === 'h2' ? 'h2' : 'HTTP/1.1';
       if (p.status !== 200 || p.body.length !== 64 || p.protocol !== wantProto) {
         throw new Error(`${sc.id}: probe got ${p.protocol} ${p.status} with ${p.body.length} bytes (want ${wantProto} 200 with 64): ${p.body.slice(0, 300)}`);
       }
     }
 
-    const engines = new Map(selected.map((s) => [s.id, engineFor(s.protocol, opts)]));
+    // Measurements that are not load (compile time…): once, on the server-under-test core, before the rounds.
+    const extras: ExtraSummary[] = [];
+    for (const e of selectedExtras) {
+      const t0 = Date.now();
+      try {
+        const rows = await e.run(ctx, { cpu: pin.sut });
+        extras.push({ id: e.id, title: e.title, rows: rows.map(checkExtraRow) });
+        log(`${e.id} (${Date.now() - t0} ms): ${rows.map((r) => `${r.title} ${r.value === null ? '–' : r.value.toFixed(1)} ${r.unit}`).join('; ')}`);
+      } catch (err) {
+        extras.push({ id: e.id, title: e.title, rows: [], error: (err as Error).message });
+        log(`\n!!! ${e.id} FAILED: ${(err as Error).message}\n`);
+      }
+    }
+
+    // A varied header cannot be sent by wrk / h2load: those scenarios use the node engines.
+    const engines = new Map(
+      selected.map((s) => {
+        const e = engineFor(s.protocol, opts);
+        return [s.id, s.varyHeader ? (e === 'wrk' ? 'autocannon' : e === 'h2load' ? 'node-h2' : e) : e] as const;
+      }),
+    );
+    const varyCursor = new Map<string, number>();
     const measurements: Measurement[] = [];
-    for (let round = 0; round < opts.rounds; round++) {
+    for (let round = 0; round < totalRounds; round++) {
       const order = round % 2 === 0 ? selected : [...selected].reverse();
       for (const sc of order) {
+        if (round >= roundsOf(sc, opts)) continue;
         if (sc.maxRounds !== undefined && round >= sc.maxRounds) continue;
-        const m = await measure(ctx, sc, round, running, defs, pin, engines.get(sc.id)!);
+        const m = await measure(ctx, sc, round, running, defs, pin, engines.get(sc.id)!, varyCursor.get(sc.id) ?? 0);
         if (stopping) return 130; // interrupted: shutdown() is stopping everything
+        if (m.varyNext !== undefined) varyCursor.set(sc.id, m.varyNext);
         measurements.push(m);
-        log(progressLine(m, opts.rounds));
+        log(progressLine(m, roundsOf(sc, opts)));
         if (!m.ok) log(`\n!!! ${sc.id} FAILED in round ${round + 1}: ${m.failure}\n`);
       }
     }
@@ -151,10 +192,10 @@ async function main(): Promise<number> {
     // Report.
     const finishedAt = new Date();
     const scenarios = selected.map((s) => summarize(s, measurements));
-    const ratios = registry.ratios
+    const ratios = inGroups.ratios
       .filter((r) => selected.some((s) => s.id === r.numerator) && selected.some((s) => s.id === r.denominator))
       .map((r) => ratio(r, measurements));
-    const failed = scenarios.filter((s) => !s.ok);
+    const failed = [...scenarios.filter((s) => !s.ok), ...extras.filter((e) => e.error !== undefined).map((e) => ({ id: e.id, statusCodes: {}, errors: 0, non2xx: 0, failures: [e.error!] }))];
     const engineNames = [...new Set(engines.values())].map((e) => engineVersion(e, root));
     const gh = [...running.values()].find((h) => h.id.startsWith('gatehouse'));
     const machine = {
@@ -171,7 +212,7 @@ async function main(): Promise<number> {
       `## gatehouse bench — ${startedAt.toISOString()}${opts.quick ? ' (BENCH_QUICK smoke run: numbers are not meaningful)' : ''}`,
       '',
       `${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, load average at start ${loadStart.map((l) => l.toFixed(2)).join(' ')}. ` +
-        `${opts.rounds} round(s) × ${opts.durationS} s per scenario (+${opts.warmupS} s warm-up), order alternating each round. ` +
+        `${roundCounts.join('/')} round(s) × ${durations.join('/')} s per scenario (+${opts.warmupS} s warm-up), order alternating each round. ` +
         `HTTP/1.1: ${opts.connections} keep-alive connections, pipelining 1; h2: ${opts.h2Sessions} sessions × ${opts.h2Streams} streams. ` +
         `Load: ${engineNames.join('; ')}. Pinning: ${pin.note}.`,
     ];
@@ -184,7 +225,16 @@ async function main(): Promise<number> {
       `gatehouse runs as \`node bin/gatehouse.js --config …\` (${String(gh?.info.runtime ?? '?')}). Its access log cannot be switched off (the schema defaults it to stdout): every gatehouse row except *-accesslog writes it to /dev/null, which still pays for building and serializing each line.`,
       'fastify rows: bare fastify 5 + @fastify/http-proxy 11 (reply-from undici pool defaults), same TLS listener shape as gatehouse (node http2 server, allowHTTP1); for the mTLS upstream it verifies the upstream certificate (dev CA, rejectUnauthorized: true) and presents the gatehouse client certificate.',
     ];
-    const md = markdown({ header, scenarios, ratios, notes });
+    if (extras.length > 0) {
+      notes.push('Other measurements ran once, before the load rounds, in a separate node process pinned to the server-under-test core; the value is the median of the samples shown.');
+    }
+    if (roundCounts.length > 1 || durations.length > 1) {
+      notes.push(
+        `Rounds × measured seconds: ${selected.map((s) => `${s.id} ${roundsOf(s, opts)} × ${durationOf(s, opts)} s`).join(', ')} ` +
+          '(BENCH_ROUNDS / BENCH_DURATION set one value for all). A ratio uses the rounds where both of its scenarios ran.',
+      );
+    }
+    const md = markdown({ header, scenarios, ratios, extras, notes });
 
     const result = {
       version: 1,
@@ -198,6 +248,7 @@ async function main(): Promise<number> {
       services: [...running.values()].map((h) => ({ id: h.id, title: defs.get(h.id)!.title, pid: h.pid, origin: h.origin, ...h.info })),
       scenarios,
       ratios,
+      extras,
       measurements,
     };
     const dir = join(root, 'bench', 'results');
@@ -245,6 +296,7 @@ async function measure(
   defs: Map<string, ServiceDef>,
   pin: Pinning,
   engine: ReturnType<typeof engineFor>,
+  varyStart: number,
 ): Promise<Measurement> {
   const sut = running.get(sc.sut)!;
   const deps = closure([sc.sut], defs).filter((id) => id !== sc.sut).map((id) => running.get(id)!);
@@ -272,7 +324,7 @@ async function measure(
         path: sc.path ?? '/',
         tls: sut.tls,
         caFile: sut.tls ? join(ctx.certDir, 'ca.crt') : null,
-        durationS: ctx.opts.durationS,
+        durationS: durationOf(sc, ctx.opts),
         warmupS: ctx.opts.warmupS,
         connections: ctx.opts.connections,
         h2Sessions: ctx.opts.h2Sessions,
@@ -280,6 +332,10 @@ async function measure(
         cpu: pin.loadgen,
         root: ctx.root,
         logFile: join(ctx.tmp, `loadgen-${sc.id}-r${round}.log`),
+        headers: scenarioHeaders(sc, ctx),
+        vary: sc.varyHeader
+          ? { name: sc.varyHeader.name, prefix: sc.varyHeader.prefix ?? '', file: sc.varyHeader.file(ctx), start: varyStart }
+          : null,
       },
       () => {
         t0 = performance.now();
@@ -345,6 +401,16 @@ async function measure(
     ok: failures.length === 0,
     ...(failures.length ? { failure: failures.join('\n') } : {}),
   };
+}
+
+/** Rounds: BENCH_ROUNDS when given, else the scenario's own, else the default. */
+function roundsOf(sc: Scenario, o: BenchOptions): number {
+  return o.roundsFixed ? o.rounds : (sc.rounds ?? o.rounds);
+}
+
+/** Seconds measured per round: BENCH_DURATION when given, else the scenario's own, else the default. */
+function durationOf(sc: Scenario, o: BenchOptions): number {
+  return o.durationFixed ? o.durationS : (sc.durationS ?? o.durationS);
 }
 
 function progressLine(m: Measurement, rounds: number): string {

@@ -52,6 +52,10 @@ export interface LoadSpec {
   cpu: number | null;
   root: string;
   logFile: string;
+  /** Sent with every request. */
+  headers: Record<string, string>;
+  /** One header cycled through the lines of `file`, starting at line `start` (autocannon, node-h2). */
+  vary: { name: string; prefix: string; file: string; start: number } | null;
 }
 
 export async function runLoad(procs: Processes, s: LoadSpec, onMeasureStart: () => void): Promise<LoadResult> {
@@ -64,6 +68,8 @@ export async function runLoad(procs: Processes, s: LoadSpec, onMeasureStart: () 
         durationS: s.durationS,
         warmupS: s.warmupS,
         caFile: s.caFile,
+        headers: s.headers,
+        vary: s.vary,
       }, onMeasureStart, limitMs);
     case 'node-h2':
       return runWorker(procs, s, 'bench/workers/h2-loop.ts', {
@@ -74,10 +80,14 @@ export async function runLoad(procs: Processes, s: LoadSpec, onMeasureStart: () 
         durationS: s.durationS,
         warmupS: s.warmupS,
         caFile: s.caFile,
+        headers: s.headers,
+        vary: s.vary,
       }, onMeasureStart, limitMs);
     case 'wrk':
+      if (s.vary) throw new Error('wrk cannot vary a header per request: use autocannon');
       return runWrk(procs, s, onMeasureStart, limitMs);
     case 'h2load':
+      if (s.vary) throw new Error('h2load cannot vary a header per request: use the node:http2 loop');
       return runH2load(procs, s, onMeasureStart, limitMs);
   }
 }
@@ -139,8 +149,12 @@ function runNative(procs: Processes, s: LoadSpec, cmd: string, args: string[], l
   });
 }
 
+function headerArgs(s: LoadSpec): string[] {
+  return Object.entries(s.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+}
+
 function wrkArgs(s: LoadSpec, durationS: number): string[] {
-  return ['-t1', `-c${s.connections}`, `-d${Math.max(1, Math.round(durationS))}s`, '--latency', new URL(s.path, s.origin).href];
+  return ['-t1', `-c${s.connections}`, `-d${Math.max(1, Math.round(durationS))}s`, '--latency', ...headerArgs(s), new URL(s.path, s.origin).href];
 }
 
 async function runWrk(procs: Processes, s: LoadSpec, onMeasureStart: () => void, limitMs: number): Promise<LoadResult> {
@@ -183,6 +197,7 @@ function h2loadArgs(s: LoadSpec, durationS: number, logFile: string | null): str
     '-c', String(s.h2Sessions), '-m', String(s.h2Streams), '-t', '1',
     '-D', String(Math.max(1, Math.round(durationS))),
     ...(logFile ? ['--log-file', logFile] : []),
+    ...headerArgs(s).map((a) => (a.toLowerCase().startsWith('host: ') ? `:authority: ${a.slice(6)}` : a)),
     new URL(s.path, s.origin).href,
   ];
 }

@@ -28,7 +28,14 @@ export interface Probe {
  * One request, verifying the server certificate against `ca` for servername `localhost` — the
  * harness's check that a scenario's whole path works before it is measured.
  */
-export function probe(origin: string, path: string, protocol: Protocol, ca: Buffer | undefined, timeoutMs = 5000): Promise<Probe> {
+export function probe(
+  origin: string,
+  path: string,
+  protocol: Protocol,
+  ca: Buffer | undefined,
+  timeoutMs = 5000,
+  headers: Record<string, string> = {},
+): Promise<Probe> {
   const url = new URL(path, origin);
   if (protocol === 'h2') {
     return new Promise((resolve, reject) => {
@@ -41,7 +48,9 @@ export function probe(origin: string, path: string, protocol: Protocol, ca: Buff
         clearTimeout(timer);
         reject(err);
       });
-      const req = session.request({ ':path': url.pathname, ':method': 'GET' });
+      const h2headers: Record<string, string> = { ':path': url.pathname, ':method': 'GET' };
+      for (const [k, v] of Object.entries(headers)) h2headers[k.toLowerCase() === 'host' ? ':authority' : k.toLowerCase()] = v;
+      const req = session.request(h2headers);
       let status = 0;
       let body = '';
       req.on('response', (h) => (status = Number(h[':status'])));
@@ -63,7 +72,7 @@ export function probe(origin: string, path: string, protocol: Protocol, ca: Buff
     const mod = url.protocol === 'https:' ? https : http;
     const req = mod.request(
       url,
-      { method: 'GET', ca, servername: 'localhost', rejectUnauthorized: true, agent: false, timeout: timeoutMs, ALPNProtocols: ['http/1.1'] } as https.RequestOptions,
+      { method: 'GET', headers, ca, servername: 'localhost', rejectUnauthorized: true, agent: false, timeout: timeoutMs, ALPNProtocols: ['http/1.1'] } as https.RequestOptions,
       (res) => {
         let body = '';
         res.setEncoding('utf8');

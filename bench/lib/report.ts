@@ -1,4 +1,4 @@
-import type { Measurement, RatioDef, Scenario } from './types.ts';
+import type { ExtraRow, Measurement, RatioDef, Scenario } from './types.ts';
 
 // Medians over rounds, ratios taken per round (same run, adjacent in time) and reported as their
 // median, and the Markdown rendering.
@@ -114,10 +114,28 @@ const f = (v: number | null | undefined, digits = 0) =>
   v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const x = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${v.toFixed(2)}×`);
 
+/** An extra measurement's rows (compile time…), with each row's goal checked. */
+export interface ExtraSummary {
+  id: string;
+  title: string;
+  /** Set when the measurement itself failed (the rows are then empty). */
+  error?: string;
+  rows: Array<ExtraRow & { met?: boolean | null }>;
+}
+
+export function checkExtraRow(r: ExtraRow): ExtraRow & { met?: boolean | null } {
+  if (!r.target) return r;
+  if (r.value === null) return { ...r, met: null };
+  const okMax = r.target.max === undefined || r.value < r.target.max;
+  const okMin = r.target.min === undefined || r.value >= r.target.min;
+  return { ...r, met: okMax && okMin };
+}
+
 export interface MarkdownInput {
   header: string[];
   scenarios: ScenarioSummary[];
   ratios: RatioSummary[];
+  extras?: ExtraSummary[];
   notes: string[];
 }
 
@@ -139,6 +157,23 @@ export function markdown(m: MarkdownInput): string {
   for (const r of m.ratios) {
     const goal = r.target ? `≥ ${r.target.min}× (${r.target.source}) ${r.target.met === null ? '–' : r.target.met ? '✅' : '❌'}` : '';
     out.push(`| ${r.title} | ${x(r.rps)} | ${r.rpsPerRound.map((v) => v.toFixed(2)).join(', ') || '–'} | ${x(r.cpu)} | ${goal} |`);
+  }
+  if (m.extras && m.extras.length > 0) {
+    out.push('');
+    out.push('| other measurement | value | samples | goal |');
+    out.push('|---|--:|--:|---|');
+    for (const e of m.extras) {
+      if (e.error) out.push(`| ${e.title} **FAILED** | – | ${e.error.split('\n')[0]!.replaceAll('|', '\\|')} | |`);
+      for (const r of e.rows) {
+        const digits = r.value !== null && Math.abs(r.value) < 10 ? 2 : r.value !== null && Math.abs(r.value) < 100 ? 1 : 0;
+        const t = r.target;
+        const goal = t
+          ? `${t.max !== undefined ? `< ${t.max} ${r.unit}` : ''}${t.min !== undefined ? `≥ ${t.min} ${r.unit}` : ''} (${t.source}) ${r.met === null || r.met === undefined ? '–' : r.met ? '✅' : '❌'}`
+          : '';
+        const samples = r.samples && r.samples.length > 1 ? r.samples.map((v) => f(v, digits)).join(', ') : '';
+        out.push(`| ${r.title} | ${f(r.value, digits)} ${r.unit} | ${samples} | ${goal} |`);
+      }
+    }
   }
   if (m.notes.length) out.push('', ...m.notes.map((n) => `- ${n}`));
   return out.join('\n') + '\n';

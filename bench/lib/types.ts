@@ -54,6 +54,58 @@ export interface Scenario {
   readonly path?: string;
   /** Measure in at most this many rounds (for expensive extras). */
   readonly maxRounds?: number;
+  /**
+   * Seconds measured per round for this scenario when BENCH_DURATION is not set (and not a
+   * BENCH_QUICK run); default BENCH_DURATION's default (10).
+   */
+  readonly durationS?: number;
+  /**
+   * Rounds for this scenario when BENCH_ROUNDS is not set (and not a BENCH_QUICK run). The run has as
+   * many rounds as its scenario with the most; a scenario sits out the rounds beyond its own.
+   */
+  readonly rounds?: number;
+  /**
+   * Request headers sent with every request (and the probe), e.g. `{ host: 'vh-7.bench.test' }` or an
+   * `authorization` header. A function is called once the services are running (it may read files
+   * they wrote).
+   */
+  readonly headers?: Record<string, string> | ((ctx: BenchContext) => Record<string, string>);
+  /**
+   * One header whose value changes on every request: the lines of `file(ctx)` (written by a
+   * service), cycled in order, each prefixed by `prefix`. The position carries over from one
+   * measurement of the scenario to the next, so a list longer than a server-side cache keeps every
+   * request a cache miss across warm-ups and rounds. HTTP/1.1 runs with autocannon (also when wrk
+   * is installed); h2 with the node:http2 loop.
+   */
+  readonly varyHeader?: { readonly name: string; readonly prefix?: string; readonly file: (ctx: BenchContext) => string };
+  readonly notes?: string;
+}
+
+/** Resolved request headers of a scenario. */
+export function scenarioHeaders(sc: Scenario, ctx: BenchContext): Record<string, string> {
+  return typeof sc.headers === 'function' ? sc.headers(ctx) : { ...(sc.headers ?? {}) };
+}
+
+/**
+ * A measurement that is not load (compile time, say): run once per bench run, after the services
+ * are up and before the load rounds, on the server-under-test core. Reported in its own table.
+ */
+export interface ExtraDef {
+  readonly id: string;
+  readonly title: string;
+  run(ctx: BenchContext, where: { readonly cpu: number | null }): Promise<ExtraRow[]>;
+}
+
+export interface ExtraRow {
+  /** Stable id within the results (`<extra id>.<row>`). */
+  readonly id: string;
+  readonly title: string;
+  /** The reported value (a median when there are samples); null when it could not be measured. */
+  readonly value: number | null;
+  readonly unit: string;
+  readonly samples?: readonly number[];
+  /** A goal for `value` (shown, never fails the run). */
+  readonly target?: { readonly max?: number; readonly min?: number; readonly source: string };
   readonly notes?: string;
 }
 
@@ -81,6 +133,8 @@ export interface LoadResult {
   errorSamples: string[];
   /** CPU used by the load generator during the measured window, % of one core (null: unknown). */
   loadgenCpuPct: number | null;
+  /** With Scenario.varyHeader: the position in the value list where the next measurement starts. */
+  varyNext?: number;
 }
 
 export interface Measurement extends LoadResult {

@@ -1,18 +1,46 @@
 import * as proxy from './proxy.ts';
-import type { RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
+import * as routing from './routing.ts';
+import * as authn from './authn.ts';
+import * as ratelimit from './ratelimit.ts';
+import * as upstreams from './upstreams.ts';
+import type { ExtraDef, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
 
-// The scenario registry. A new benchmark (route-matching cost at 10 vs 10,000 routes, authn on/off,
-// rate limit on/off…) is one file exporting `services`, `scenarios` and `ratios` like ./proxy.ts,
-// added to this list. Scenarios run in list order in even rounds and in reverse in odd rounds.
+// The scenario registry. A benchmark is one file exporting `services`, `scenarios` and `ratios`
+// (and optionally `extras`, measurements that are not load, such as a compile time) like
+// ./proxy.ts, added to this list under a group name (`--group NAME` / BENCH_GROUPS selects groups).
+// Scenarios run in list order in even rounds and in reverse in odd rounds. A ratio may name scenarios
+// of another group (upstreams.ts compares two proxy.ts scenarios); it is reported when both run.
 
-interface Group {
+export interface Group {
   services: ServiceDef[];
   scenarios: Scenario[];
   ratios: RatioDef[];
+  extras?: ExtraDef[];
 }
 
-const groups: Group[] = [proxy];
+export const groups: ReadonlyArray<{ name: string; group: Group }> = [
+  { name: 'proxy', group: proxy }, // issue 2: the proxy path vs fastify and direct
+  { name: 'routing', group: routing }, // issue 3: 10 vs 10,000 routes, compile time
+  { name: 'authn', group: authn }, // issue 4: authn off / on (cached token) / on (every token new)
+  { name: 'ratelimit', group: ratelimit }, // issue 5: no limit / memory limit / Redis limit
+  { name: 'upstreams', group: upstreams }, // issue 6: mTLS vs plain upstream (pick() cost: bench/micro)
+];
 
-export const services: ServiceDef[] = groups.flatMap((g) => g.services);
-export const scenarios: Scenario[] = groups.flatMap((g) => g.scenarios);
-export const ratios: RatioDef[] = groups.flatMap((g) => g.ratios);
+const all = groups.map((g) => g.group);
+export const services: ServiceDef[] = all.flatMap((g) => g.services);
+export const scenarios: Scenario[] = all.flatMap((g) => g.scenarios);
+export const ratios: RatioDef[] = all.flatMap((g) => g.ratios);
+export const extras: ExtraDef[] = all.flatMap((g) => g.extras ?? []);
+
+/** The scenarios, ratios and extras of the named groups (all when `names` is empty). */
+export function select(names: readonly string[]): { scenarios: Scenario[]; ratios: RatioDef[]; extras: ExtraDef[] } {
+  const unknown = names.filter((n) => !groups.some((g) => g.name === n));
+  if (unknown.length > 0) throw new Error(`unknown group(s) ${unknown.join(', ')} (have: ${groups.map((g) => g.name).join(', ')})`);
+  const chosen = groups.filter((g) => names.length === 0 || names.includes(g.name)).map((g) => g.group);
+  return {
+    scenarios: chosen.flatMap((g) => g.scenarios),
+    // A ratio of a selected group may compare scenarios of another group: those are pulled in.
+    ratios: chosen.flatMap((g) => g.ratios),
+    extras: chosen.flatMap((g) => g.extras ?? []),
+  };
+}

@@ -21,18 +21,38 @@ export interface GatehouseVariant {
    */
   accessLog?: string | ((ctx: BenchContext) => string);
   /** Routes placed before the catch-all route (YAML list items, indented 6 spaces). */
-  extraRoutes?: (ctx: BenchContext) => string;
+  extraRoutes?: (ctx: BenchContext, deps: Deps) => string;
+  /**
+   * Virtual hosts placed before the catch-all `bench` host (YAML list items, indented 2 spaces). Their
+   * routes may use cluster `upstream`. Requests reach them by Host (Scenario.headers).
+   */
+  extraVirtualHosts?: (ctx: BenchContext, deps: Deps) => string;
   /** Extra top-level YAML (authn:, rateLimit:, more clusters…). */
-  extraTopLevel?: (ctx: BenchContext) => string;
+  extraTopLevel?: (ctx: BenchContext, deps: Deps) => string;
+  /** Other services this variant needs besides the upstream (e.g. `redis`); their handles are in `deps`. */
+  needs?: readonly string[];
+  /**
+   * Runs before the config is generated (keys, token files…); what it returns is recorded in the
+   * results with the service.
+   */
+  prepare?: (ctx: BenchContext, deps: Deps) => Promise<Record<string, unknown>> | Record<string, unknown>;
 }
+
+type Deps = Readonly<Record<string, ServiceHandle>>;
 
 function accessLogPath(ctx: BenchContext, v: GatehouseVariant): string {
   return typeof v.accessLog === 'function' ? v.accessLog(ctx) : (v.accessLog ?? '/dev/null');
 }
 
-export function gatehouseConfig(ctx: BenchContext, v: GatehouseVariant, ports: { https: number; admin: number }, upstream: ServiceHandle): string {
+export function gatehouseConfig(
+  ctx: Pick<BenchContext, 'certDir' | 'tmp'> & Partial<BenchContext>,
+  v: GatehouseVariant,
+  ports: { https: number; admin: number },
+  upstream: Pick<ServiceHandle, 'origin'>,
+  deps: Deps = {},
+): string {
   const c = (f: string) => JSON.stringify(join(ctx.certDir, f));
-  const accessLog = accessLogPath(ctx, v);
+  const accessLog = accessLogPath(ctx as BenchContext, v);
   const upstreamAddr = new URL(upstream.origin).host;
   const tls = v.mtls
     ? `
@@ -56,15 +76,15 @@ listeners:
       minVersion: TLSv1.2
       http2: true
 virtualHosts:
-  - name: bench
+${v.extraVirtualHosts ? v.extraVirtualHosts(ctx as BenchContext, deps).replace(/\n*$/, '\n') : ''}  - name: bench
     domains: ["*"]
     routes:
-${v.extraRoutes ? v.extraRoutes(ctx).replace(/\n*$/, '\n') : ''}      - { name: all, match: { prefix: / }, route: { cluster: upstream, timeout: 10s } }
+${v.extraRoutes ? v.extraRoutes(ctx as BenchContext, deps).replace(/\n*$/, '\n') : ''}      - { name: all, match: { prefix: / }, route: { cluster: upstream, timeout: 10s } }
 clusters:
   - name: upstream
     discovery: { type: static, endpoints: ["${upstreamAddr}"] }
     connectTimeout: 2s${tls}
-${v.extraTopLevel ? v.extraTopLevel(ctx) : ''}
+${v.extraTopLevel ? v.extraTopLevel(ctx as BenchContext, deps) : ''}
 `;
 }
 
@@ -72,12 +92,13 @@ export function gatehouseService(v: GatehouseVariant): ServiceDef {
   return {
     id: v.id,
     title: v.title,
-    needs: [v.upstream],
+    needs: [v.upstream, ...(v.needs ?? [])],
     async start(ctx, deps) {
       const upstream = deps[v.upstream]!;
+      const prepared = v.prepare ? await v.prepare(ctx, deps) : {};
       const [https, admin] = [await freePort(), await freePort()];
       const configFile = join(ctx.tmp, `${v.id}.yaml`);
-      writeFileSync(configFile, gatehouseConfig(ctx, v, { https, admin }, upstream));
+      writeFileSync(configFile, gatehouseConfig(ctx, v, { https, admin }, upstream, deps));
       const logFile = join(ctx.tmp, `${v.id}.log`);
       const child = ctx.procs.spawn(v.id, process.execPath, ['bin/gatehouse.js', '--config', configFile], {
         cwd: ctx.root,
@@ -105,6 +126,7 @@ export function gatehouseService(v: GatehouseVariant): ServiceDef {
           accessLog: accessLogPath(ctx, v),
           upstream: upstream.origin,
           adminPort: admin,
+          ...prepared,
         },
       };
     },

@@ -15,9 +15,28 @@ interface Args {
   durationS: number;
   warmupS: number;
   caFile: string | null;
+  headers?: Record<string, string>;
+  /** One header cycled through the lines of `file` from line `start` (e.g. distinct tokens). */
+  vary?: { name: string; prefix: string; file: string; start: number } | null;
 }
 
 const a = argJson<Args>();
+const values = a.vary ? readFileSync(a.vary.file, 'utf8').split('\n').filter(Boolean) : [];
+if (a.vary && values.length === 0) throw new Error(`${a.vary.file}: no values`);
+let next = a.vary ? a.vary.start % values.length : 0;
+let built = 0; // requests built with a varied header (warm-up included)
+const varyRequests = a.vary
+  ? [
+      {
+        setupRequest: (req: { headers: Record<string, string> }) => {
+          req.headers[a.vary!.name] = a.vary!.prefix + values[next]!;
+          next = next + 1 === values.length ? 0 : next + 1;
+          built++;
+          return req;
+        },
+      },
+    ]
+  : undefined;
 exitWithParent();
 
 const tlsOptions = a.caFile ? { ca: readFileSync(a.caFile) } : undefined;
@@ -33,6 +52,8 @@ function run(durationS: number, samples: string[] | null): Promise<autocannon.Re
         pipelining: 1,
         duration: durationS,
         servername: 'localhost',
+        ...(a.headers && Object.keys(a.headers).length ? { headers: a.headers } : {}),
+        ...(varyRequests ? { requests: varyRequests } : {}),
         ...(tlsOptions ? { tlsOptions } : {}),
       } as autocannon.Options,
       (err, result) => (err ? reject(err) : resolve(result)),
@@ -72,6 +93,7 @@ emit('result', {
   statusCodes,
   errorSamples: samples,
   loadgenCpuPct: ((cpu.user + cpu.system) / 1e6 / wallS) * 100,
+  ...(a.vary ? { varyNext: (a.vary.start + built) % values.length, varyBuilt: built } : {}),
 });
 process.exit(0);
 

@@ -16,9 +16,15 @@ interface Args {
   durationS: number;
   warmupS: number;
   caFile: string | null;
+  headers?: Record<string, string>;
+  vary?: { name: string; prefix: string; file: string; start: number } | null;
 }
 
 const a = argJson<Args>();
+const values = a.vary ? readFileSync(a.vary.file, 'utf8').split('\n').filter(Boolean) : [];
+if (a.vary && values.length === 0) throw new Error(`${a.vary.file}: no values`);
+let next = a.vary ? a.vary.start % values.length : 0;
+let built = 0;
 const ca = a.caFile ? readFileSync(a.caFile) : undefined;
 const sessions: ClientHttp2Session[] = [];
 exitWithParent(() => sessions.forEach((s) => s.destroy()));
@@ -32,7 +38,17 @@ let errors = 0;
 const statusCodes: Record<string, number> = {};
 const errorSamples: string[] = [];
 const hist = createHistogram();
-const headers = { ':method': 'GET', ':path': a.path };
+// `host` becomes :authority (HTTP/2 has no Host header).
+const headers: Record<string, string> = { ':method': 'GET', ':path': a.path };
+for (const [k, v] of Object.entries(a.headers ?? {})) headers[k.toLowerCase() === 'host' ? ':authority' : k.toLowerCase()] = v;
+
+function requestHeaders(): Record<string, string> {
+  if (!a.vary) return headers;
+  const h = { ...headers, [a.vary.name.toLowerCase()]: a.vary.prefix + values[next]! };
+  next = next + 1 === values.length ? 0 : next + 1;
+  built++;
+  return h;
+}
 
 function noteError(err: Error): void {
   if (!counting) return;
@@ -44,7 +60,7 @@ function fire(session: ClientHttp2Session): void {
   if (!running || session.closed || session.destroyed) return;
   inflight++;
   const t0 = process.hrtime.bigint();
-  const req = session.request(headers, { endStream: true });
+  const req = session.request(requestHeaders(), { endStream: true });
   let status = 0;
   let done = false;
   const finish = (err: Error | null) => {
@@ -112,5 +128,6 @@ emit('result', {
   statusCodes,
   errorSamples,
   loadgenCpuPct: ((cpu.user + cpu.system) / 1e6 / wallS) * 100,
+  ...(a.vary ? { varyNext: (a.vary.start + built) % values.length, varyBuilt: built } : {}),
 });
 process.exit(0);

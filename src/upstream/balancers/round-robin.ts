@@ -3,19 +3,36 @@ import type { Endpoint } from '../endpoint.ts';
 
 // Smooth weighted round robin (as nginx does): every pick adds each endpoint's weight to its
 // current score and takes the highest, then subtracts the total from the winner. Spreads a 3:1
-// weighting as a,a,b,a rather than a,a,a,b. With equal weights it is plain round robin.
+// weighting as a,a,b,a rather than a,a,a,b. That is a scan of the list per pick, so the common case
+// of equal weights takes a plain rotating index instead: O(1) at any cluster size.
 
 export class RoundRobinBalancer implements Balancer {
   private endpoints: readonly Endpoint[] = [];
   private scores = new Float64Array(0);
+  /** All weights equal (and > 0): rotate instead of scoring. */
+  private uniform = false;
+  private next = 0;
 
   update(endpoints: readonly Endpoint[]): void {
     this.endpoints = endpoints;
     this.scores = new Float64Array(endpoints.length);
+    const w = endpoints.length > 0 ? endpoints[0].weight : 0;
+    this.uniform = w > 0 && endpoints.every((e) => e.weight === w);
+    this.next = endpoints.length > 0 ? this.next % endpoints.length : 0;
   }
 
   pick(_ctx: PickContext, exclude?: Endpoint): Endpoint | null {
     const eps = this.endpoints;
+    if (this.uniform) {
+      const n = eps.length;
+      let i = this.next;
+      this.next = i + 1 === n ? 0 : i + 1;
+      if (eps[i] === exclude && n > 1) {
+        i = this.next;
+        this.next = i + 1 === n ? 0 : i + 1;
+      }
+      return eps[i];
+    }
     const scores = this.scores;
     let best = -1;
     let total = 0;

@@ -11,7 +11,6 @@
  * value — the message and the usage text on stderr).
  */
 import { parseArgs } from 'node:util';
-import { CertsError } from '../certs/errors.ts';
 import { parseCertDuration } from '../certs/duration.ts';
 import {
   DEFAULT_CERTS_DIR,

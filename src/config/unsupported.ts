@@ -16,9 +16,6 @@ export interface UnsupportedRule {
 
 const isTrue = (v: unknown) => v === true;
 const oneOf = (...values: unknown[]) => (v: unknown) => values.includes(v);
-const notOneOf = (...values: unknown[]) => (v: unknown) => !values.includes(v);
-
-const R = 'virtualHosts[].routes[]';
 
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level

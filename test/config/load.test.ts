@@ -200,7 +200,6 @@ describe('good configs', () => {
     const r = await loadConfigText(SPEC_EXAMPLE, {});
     assert.equal(r.ok, false);
     if (r.ok) return;
-    const R = 'virtualHosts[0].routes';
     assert.deepEqual(r.errors.map(formatConfigError), [
       'clusters[0].loadBalancer.hashOn: only applies to ring_hash and maglev',
       ...[

@@ -1,33 +1,42 @@
 import type { RouteMatchConfig } from '../config/schema.ts';
 import type { CompiledRoute, RouteRequest } from './types.ts';
 
-// Route lookup inside one virtual host, indexed by the first path segment so a host with thousands
-// of routes does not test them one by one — while keeping first-match-wins exactly.
+// Route lookup inside one virtual host, indexed by path segment so a host with thousands of routes
+// does not test them one by one — while keeping first-match-wins exactly.
 //
-// Every route falls in one class by its path match:
-//  - keyed:    its first segment is fully known (`path: /a/b`, `prefix: /a/`, `prefix: /a/b`) → "a"
-//  - partial:  `prefix: /ab` matches any first segment that starts with "ab" ("/ab", "/ab/x", "/abc")
-//  - keyed too: a regex that starts with a literal first segment (`/api/v[0-9]+/.*` → "api")
-//  - wildcard: `prefix: /` and other `regex:` routes, which may match any path
-// For every known segment K, the keyed and partial routes that can match K are merged in route order
-// at compile time. A request looks up its first segment and walks that list and the wildcard list
-// together in route order (two cursors, no allocation); only the candidates are tested in full.
-// A segment nobody named (mostly 404 traffic) collects the partial routes by probing its prefixes.
+// At each depth d (0 = first segment) a route falls in one class by its path match:
+//  - keyed:    its segment d is fully known (`path: /a/b`, `prefix: /a/`, `prefix: /a/b/` for d ≤ 1) → that segment
+//  - partial:  (d = 0 only) `prefix: /ab` matches any first segment that starts with "ab" ("/ab", "/ab/x", "/abc")
+//  - keyed too: (d = 0 only) a regex that starts with a literal first segment (`/api/v[0-9]+/.*` → "api")
+//  - wildcard: everything else at that depth (`prefix: /`, other regexes, a prefix ending mid-segment
+//              below the first, a `path` shorter than d): it may match any segment d
+// Keyed (and, at depth 0, partial) routes of one segment form a child index for depth d + 1 once
+// there are more than a handful of them, so `/api/v1/...`, `/api/v2/...` thousands deep stay cheap.
+// A request takes the first matching wildcard of a node (in route order) as an upper bound and asks
+// the child only for an earlier match: the overall first match, and only candidates are tested.
 
 const LINEAR_MAX = 8; // below this, a plain scan is as fast as the index
+const MAX_DEPTH = 16; // bounds the recursion on pathological configs
 const REGEX_LITERAL_SEGMENT = /^\/([A-Za-z0-9_~-]*)\//;
 
 type Kind = { kind: 'keyed'; key: string } | { kind: 'partial'; key: string } | { kind: 'wildcard' };
 
-function classify(m: RouteMatchConfig): Kind {
-  if (m.path !== undefined) {
-    const end = m.path.indexOf('/', 1);
-    return { kind: 'keyed', key: end === -1 ? m.path.slice(1) : m.path.slice(1, end) };
-  }
+/** The segments of a path or prefix that are complete (known whole), in order. */
+function completeSegments(m: RouteMatchConfig): string[] {
+  if (m.path !== undefined) return m.path.slice(1).split('/');
   if (m.prefix !== undefined && m.prefix !== '/') {
-    const end = m.prefix.indexOf('/', 1);
-    return end === -1 ? { kind: 'partial', key: m.prefix.slice(1) } : { kind: 'keyed', key: m.prefix.slice(1, end) };
+    const parts = m.prefix.slice(1).split('/');
+    parts.pop(); // the last part is partial ("/a/b" → "b…"), or empty after a trailing slash
+    return parts;
   }
+  return [];
+}
+
+function classify(m: RouteMatchConfig, depth: number): Kind {
+  const known = completeSegments(m);
+  if (depth < known.length) return { kind: 'keyed', key: known[depth] };
+  if (depth > 0) return { kind: 'wildcard' };
+  if (m.prefix !== undefined && m.prefix !== '/') return { kind: 'partial', key: m.prefix.slice(1) };
   if (m.regex !== undefined) {
     // `/api/v[0-9]+` (anchored) can only match first segment "api": a literal first segment closed by
     // a '/' that no quantifier touches, and no alternation anywhere that could open another branch.
@@ -39,79 +48,108 @@ function classify(m: RouteMatchConfig): Kind {
   return { kind: 'wildcard' };
 }
 
-const EMPTY: readonly CompiledRoute[] = Object.freeze([]);
-
 function byOrder(a: CompiledRoute, b: CompiledRoute): number {
   return a.order - b.order;
 }
 
-export function firstSegment(path: string): string {
-  const end = path.indexOf('/', 1);
-  return end === -1 ? path.slice(1) : path.slice(1, end);
+/** Segment `depth` of a normalised path ("/a/b/" has "a", "b", ""), or null past its end. */
+export function segmentAt(path: string, depth: number): string | null {
+  let start = 1;
+  for (let k = 0; k < depth; k++) {
+    const slash = path.indexOf('/', start);
+    if (slash === -1) return null;
+    start = slash + 1;
+  }
+  const end = path.indexOf('/', start);
+  return end === -1 ? path.slice(start) : path.slice(start, end);
 }
+
+export function firstSegment(path: string): string {
+  return segmentAt(path, 0)!;
+}
+
+type Entry = { route: CompiledRoute; match: RouteMatchConfig };
 
 export class RouteIndex {
   private readonly routes: readonly CompiledRoute[];
-  private readonly bySegment = new Map<string, readonly CompiledRoute[]>();
-  private readonly partials = new Map<string, CompiledRoute[]>();
-  private readonly wildcards: CompiledRoute[] = [];
-  private maxPartial = 0;
   private readonly linear: boolean;
+  private readonly depth: number;
+  private readonly bySegment = new Map<string, RouteIndex>();
+  private readonly wildcards: CompiledRoute[] = [];
+  /** Depth 0 only: routes whose prefix ends inside the first segment, by that text. */
+  private readonly partials = new Map<string, Entry[]>();
+  private maxPartial = 0;
 
   /** `routes` in config order with `order` = their position; `matches[i]` is route i's match config. */
-  constructor(routes: readonly CompiledRoute[], matches: readonly RouteMatchConfig[]) {
+  constructor(routes: readonly CompiledRoute[], matches: readonly RouteMatchConfig[], depth = 0) {
     this.routes = routes;
-    this.linear = routes.length <= LINEAR_MAX;
+    this.depth = depth;
+    this.linear = routes.length <= LINEAR_MAX || depth >= MAX_DEPTH;
     if (this.linear) return;
-    const keyed = new Map<string, CompiledRoute[]>();
-    routes.forEach((r, i) => {
-      const k = classify(matches[i]);
-      if (k.kind === 'wildcard') this.wildcards.push(r);
+    const keyed = new Map<string, Entry[]>();
+    routes.forEach((route, i) => {
+      const match = matches[i];
+      const k = classify(match, depth);
+      if (k.kind === 'wildcard') this.wildcards.push(route);
       else {
         const map = k.kind === 'keyed' ? keyed : this.partials;
         let list = map.get(k.key);
         if (!list) map.set(k.key, (list = []));
-        list.push(r);
+        list.push({ route, match });
         if (k.kind === 'partial') this.maxPartial = Math.max(this.maxPartial, k.key.length);
       }
     });
-    const keys = new Set([...keyed.keys(), ...this.partials.keys()]);
-    for (const key of keys) {
-      const own = keyed.get(key);
-      const fromPartials = this.partialsFor(key);
-      if (fromPartials === null) this.bySegment.set(key, own ?? EMPTY);
-      else this.bySegment.set(key, own ? [...own, ...fromPartials].sort(byOrder) : fromPartials);
+    for (const key of new Set([...keyed.keys(), ...this.partials.keys()])) {
+      const entries = [...(keyed.get(key) ?? []), ...(this.partialsFor(key) ?? [])];
+      this.bySegment.set(key, this.child(entries));
     }
   }
 
-  /** Partial routes whose text is a prefix of `seg`, in route order, or null when none. */
-  private partialsFor(seg: string): CompiledRoute[] | null {
+  private child(entries: Entry[]): RouteIndex {
+    entries.sort((a, b) => byOrder(a.route, b.route));
+    return new RouteIndex(entries.map((e) => e.route), entries.map((e) => e.match), this.depth + 1);
+  }
+
+  /** Partial routes whose text is a prefix of `seg`, or null when none. */
+  private partialsFor(seg: string): Entry[] | null {
     if (this.partials.size === 0) return null;
-    let out: CompiledRoute[] | null = null;
+    let out: Entry[] | null = null;
     const max = Math.min(seg.length, this.maxPartial);
     for (let n = 1; n <= max; n++) {
       const hit = this.partials.get(seg.slice(0, n));
       if (hit) out = out === null ? [...hit] : out.concat(hit);
     }
-    return out === null ? null : out.sort(byOrder);
+    return out;
   }
 
-  match(r: RouteRequest): CompiledRoute | null {
+  /** The first route (in config order) that matches `r`, among those ordered before `bound`. */
+  match(r: RouteRequest, bound = Number.POSITIVE_INFINITY): CompiledRoute | null {
     if (this.linear) {
       const routes = this.routes;
-      for (let i = 0; i < routes.length; i++) if (routes[i].matches(r)) return routes[i];
+      for (let i = 0; i < routes.length && routes[i].order < bound; i++) if (routes[i].matches(r)) return routes[i];
       return null;
     }
-    const seg = firstSegment(r.path);
-    const a = this.bySegment.get(seg) ?? this.partialsFor(seg) ?? EMPTY;
-    const b = this.wildcards;
-    // Walk both ordered lists together: the lower route order is tried first.
-    let i = 0;
-    let j = 0;
-    while (i < a.length || j < b.length) {
-      const next = j >= b.length || (i < a.length && a[i].order < b[j].order) ? a[i++] : b[j++];
-      if (next.matches(r)) return next;
+    // The first matching wildcard bounds what the segment's routes may still win with.
+    let wildcard: CompiledRoute | null = null;
+    const w = this.wildcards;
+    for (let i = 0; i < w.length && w[i].order < bound; i++) {
+      if (w[i].matches(r)) {
+        wildcard = w[i];
+        break;
+      }
     }
-    return null;
+    const limit = wildcard === null ? bound : wildcard.order;
+    const seg = segmentAt(r.path, this.depth);
+    if (seg !== null) {
+      let child = this.bySegment.get(seg);
+      if (child === undefined && this.partials.size > 0) {
+        // a first segment nobody named (mostly 404 traffic): only partial prefixes can match it
+        const entries = this.partialsFor(seg);
+        if (entries !== null) child = this.child(entries);
+      }
+      const hit = child?.match(r, limit) ?? null;
+      if (hit !== null) return hit;
+    }
+    return wildcard;
   }
 }

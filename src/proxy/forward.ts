@@ -155,7 +155,9 @@ class ForwardRun {
     this.tries++;
     this.last = endpoint;
     ex.endpoint = endpoint;
-    const handler = new UpstreamAttempt(this, endpoint, perTryBound);
+    const isRetry = this.tries > 1;
+    if (isRetry) this.cluster.breaker.retries++;
+    const handler = new UpstreamAttempt(this, endpoint, perTryBound, isRetry);
     if (perTryBound) handler.startTryTimer(perTry);
     ex.abortUpstream = (reason) => handler.abort(reason);
     ex.upstreamStartedAt = performance.now();
@@ -176,6 +178,11 @@ class ForwardRun {
   private canRetry(): RetryPolicy | null {
     const p = this.retry;
     if (p === null || this.tries > p.attempts || this.ex.clientClosed) return null;
+    const b = this.cluster.breaker;
+    if (b.retries >= (b.limits.maxRetries ?? Number.POSITIVE_INFINITY)) {
+      this.cluster.metrics.overflowRetries.inc();
+      return null;
+    }
     if (this.deadline > 0 && performance.now() >= this.deadline) return null;
     return p;
   }
@@ -224,6 +231,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     private readonly run: ForwardRun,
     private readonly endpoint: Endpoint,
     private readonly perTryBound: boolean,
+    private readonly isRetry: boolean,
   ) {}
 
   /** Ends this try's accounting once: circuit-breaker counters, and outlier detection on a failure. */
@@ -235,6 +243,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.released) return;
     this.released = true;
     upstreamFinished(this.run.cluster, this.endpoint, this.connected, failure);
+    if (this.isRetry) this.run.cluster.breaker.retries--;
   }
 
   startTryTimer(ms: number): void {

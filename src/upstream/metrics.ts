@@ -13,7 +13,7 @@ export const dnsFailures = new Counter({
 
 export const circuitOverflows = new Counter({
   name: 'gatehouse_circuit_breaker_overflow_total',
-  help: 'Requests refused with 503 because a circuit breaker limit was reached',
+  help: 'Circuit breaker limits reached: requests refused with 503 (max_requests, max_pending_requests), retries not made (max_retries)',
   labelNames: ['cluster', 'limit'] as const,
   registers: [registry],
 });
@@ -43,6 +43,8 @@ export interface ClusterMetrics {
   readonly dnsFailures: Counter.Internal;
   readonly overflowRequests: Counter.Internal;
   readonly overflowPending: Counter.Internal;
+  /** A retry not made because `maxRetries` retries were already in flight (the request was not refused). */
+  readonly overflowRetries: Counter.Internal;
   readonly ejections5xx: Counter.Internal;
   readonly ejectionsGateway: Counter.Internal;
   readonly connectErrors: Counter.Internal;
@@ -54,6 +56,7 @@ export function clusterMetrics(cluster: string): ClusterMetrics {
     dnsFailures: dnsFailures.labels({ cluster }),
     overflowRequests: circuitOverflows.labels({ cluster, limit: 'max_requests' }),
     overflowPending: circuitOverflows.labels({ cluster, limit: 'max_pending_requests' }),
+    overflowRetries: circuitOverflows.labels({ cluster, limit: 'max_retries' }),
     ejections5xx: outlierEjections.labels({ cluster, reason: 'consecutive_5xx' }),
     ejectionsGateway: outlierEjections.labels({ cluster, reason: 'consecutive_gateway_errors' }),
     connectErrors: upstreamConnectErrors.labels({ cluster }),

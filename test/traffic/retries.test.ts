@@ -37,7 +37,10 @@ const routes = `
         route: { cluster: half-dead, prefixRewrite: /, retries: { attempts: 1, retryOn: [connect-failure] } }
       - name: f
         match: { prefix: /f/ }
-        route: { cluster: scripted, prefixRewrite: /, retries: { attempts: 1, retryOn: [gateway-error] } }`;
+        route: { cluster: scripted, prefixRewrite: /, retries: { attempts: 1, retryOn: [gateway-error] } }
+      - name: g
+        match: { prefix: /g/ }
+        route: { cluster: no-retry-budget, prefixRewrite: /, retries: { attempts: 3, retryOn: ["503"] } }`;
 
 before(async () => {
   pki = await testPki();
@@ -64,7 +67,10 @@ before(async () => {
   gw = await startGateway(
     trafficConfig(pki, {
       routes,
-      clusters: staticCluster('scripted', [up.address]) + staticCluster('half-dead', [dead, up.address]),
+      clusters:
+        staticCluster('scripted', [up.address]) +
+        staticCluster('half-dead', [dead, up.address]) +
+        staticCluster('no-retry-budget', [up.address], '    circuitBreakers: { maxRetries: 0 }\n'),
     }),
   );
   agent = new https.Agent({ keepAlive: true, maxSockets: 2 });
@@ -88,6 +94,14 @@ test('a 503 is retried and the client never sees the failed tries', async () => 
   assert.equal(r.status, 200);
   assert.equal(JSON.parse(r.body).tries, 3);
   assert.equal(tries.get('k1'), 3);
+});
+
+test('circuitBreakers.maxRetries bounds the retries in flight to a cluster (0: none)', async () => {
+  const r = await send('/g/503/1/k20');
+  assert.equal(r.status, 503, 'the failed try is answered as it is');
+  assert.equal(tries.get('k20'), 1, 'no retry was made');
+  const metrics = await (await fetch(`http://127.0.0.1:${gw.adminPort}/metrics`)).text();
+  assert.match(metrics, /gatehouse_circuit_breaker_overflow_total\{cluster="no-retry-budget",limit="max_retries"\} 1/);
 });
 
 test('a connection reset before the response is retried', async () => {

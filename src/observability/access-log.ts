@@ -8,7 +8,10 @@ export type AccessLogger = (ex: Exchange) => void;
 
 export function createAccessLog(path: string | undefined): { write: AccessLogger; close(): void } {
   if (!path) return { write: () => undefined, close: () => undefined };
-  const dest = path === 'stdout' ? pino.destination({ dest: 1, sync: false }) : pino.destination({ dest: path, sync: false, mkdir: true });
+  const dest =
+    path === 'stdout' || path === 'stderr'
+      ? pino.destination({ dest: path === 'stdout' ? 1 : 2, sync: false })
+      : pino.destination({ dest: path, sync: false, mkdir: true });
   const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest);
   return {
     write(ex: Exchange): void {

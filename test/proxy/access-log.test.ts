@@ -1,0 +1,52 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testPki, type TestPki } from '../helpers/pki.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
+import { h1 } from '../helpers/clients.ts';
+import { eventually } from '../helpers/net.ts';
+
+// One JSON access-log line per request, with the SPEC's fields, written to a file; never a header
+// value (tokens and cookies cannot leak into it).
+
+let pki: TestPki;
+let up: TestUpstream;
+let gw: TestGateway;
+let file: string;
+
+before(async () => {
+  pki = await testPki();
+  up = await startUpstream();
+  file = join(mkdtempSync(join(tmpdir(), 'gatehouse-log-')), 'access.log');
+  gw = await startGateway(`accessLog: { path: ${file} }\n` + basicConfig(pki, { endpoint: up.address }));
+});
+after(async () => {
+  await gw.close();
+  await up.close();
+});
+
+test('each request is one JSON line with id, status, method, path, route, cluster, duration; no secrets', async () => {
+  const secret = 'eyJhbGciOiJSUzI1NiJ9.secret-token-value.sig';
+  const r = await h1(pki, gw.httpsPort, '/logged/path?q=1', {
+    headers: { authorization: `Bearer ${secret}`, cookie: `session=${secret}`, 'x-request-id': 'log-test-1' },
+  });
+  assert.equal(r.status, 200);
+  const miss = await h1(pki, gw.httpsPort, '/ping');
+  assert.equal(miss.status, 200);
+  await eventually(() => existsSync(file) && readFileSync(file, 'utf8').includes('"route":"ping"'), 'both lines written');
+  const text = readFileSync(file, 'utf8');
+  assert.ok(!text.includes('secret-token-value'), 'no token or cookie value in the access log');
+  const lines = text.trim().split('\n').map((l) => JSON.parse(l));
+  const line = lines.find((l) => l.requestId === 'log-test-1');
+  assert.ok(line, 'the request has its line');
+  assert.equal(line.status, 200);
+  assert.equal(line.method, 'GET');
+  assert.equal(line.path, '/logged/path');
+  assert.equal(line.route, 'all');
+  assert.equal(line.cluster, 'backend');
+  assert.equal(line.endpoint, up.address);
+  assert.equal(typeof line.durationMs, 'number');
+});

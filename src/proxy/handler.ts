@@ -12,6 +12,7 @@ import { forward } from './forward.ts';
 import { proxyWebSocket, SocketResponse } from './websocket.ts';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
+import './metrics.ts'; // registers the retry/mirror/fault counters with /metrics
 
 // The request path of a TLS listener: read the generation once, then
 // client address → path normalisation → virtual host → route (router/) → filters → action

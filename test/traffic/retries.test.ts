@@ -91,6 +91,8 @@ test('a 503 is retried and the client never sees the failed tries', async () => 
   const before = retryStats().get('scripted') ?? 0;
   const r = await send('/a/503/2/k1');
   assert.equal(retryStats().get('scripted'), before + 2, 'two retries counted for the cluster');
+  const metrics = await (await fetch(`http://127.0.0.1:${gw.adminPort}/metrics`)).text();
+  assert.match(metrics, new RegExp(`gatehouse_retries_total\\{cluster="scripted"\\} ${before + 2}\\b`));
   assert.equal(r.status, 200);
   assert.equal(JSON.parse(r.body).tries, 3);
   assert.equal(tries.get('k1'), 3);

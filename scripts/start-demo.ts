@@ -5,6 +5,7 @@
 import { ensureDevCerts } from '../src/certs/dev-certs.ts';
 import { startEchoUpstream } from '../src/demo/echo-upstream.ts';
 import { Gateway } from '../src/runtime/gateway.ts';
+import { installLastResortHandlers } from '../src/runtime/last-resort.ts';
 
 const configFile = process.env.GATEHOUSE_CONFIG ?? 'config/gateway.yaml';
 const certDir = process.env.GATEHOUSE_CERTS ?? 'certs';
@@ -13,6 +14,7 @@ if (await ensureDevCerts(certDir)) process.stderr.write(`created development cer
 const echo = await startEchoUpstream(certDir, '127.0.0.1', Number(process.env.GATEHOUSE_DEMO_PORT ?? 9443));
 process.stderr.write(`demo echo service (mutual TLS) on https://127.0.0.1:${echo.port}\n`);
 
+installLastResortHandlers();
 const gateway = new Gateway({ configFile });
 try {
   await gateway.start();

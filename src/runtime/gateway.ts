@@ -9,6 +9,7 @@ import { ListenerManager } from './listener-manager.ts';
 import { FileWatcher } from './file-watcher.ts';
 import { startAdmin, type AdminServer } from '../admin/server.ts';
 import type { Exchange } from '../proxy/exchange.ts';
+import { installLastResortHandlers } from './last-resort.ts';
 
 // The running gateway: config file → validated snapshot → compiled generation → listeners, with
 // reload on file change and SIGHUP (the last good generation keeps serving when a reload fails),
@@ -145,6 +146,7 @@ export class Gateway {
   private accessLogPath: string | undefined;
 
   private installSignals(): void {
+    installLastResortHandlers();
     process.on('SIGHUP', () => void this.reload('SIGHUP'));
     process.once('SIGTERM', () => void this.drainAndExit('SIGTERM'));
     process.once('SIGINT', () => void this.drainAndExit('SIGINT'));

@@ -132,6 +132,24 @@ test('malformed HTTP/1.1 requests get 400, never 500, and the gateway keeps serv
   assert.equal(ok.status, 200);
 });
 
+test('garbage after ALPN h2 (a bad preface, bogus frames) closes that connection; HTTP/2 keeps serving', async () => {
+  for (const payload of [
+    Buffer.from('GET / HTTP/1.1\r\n\r\n'), // not the HTTP/2 preface
+    Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 4, 0xff, 0xff, 0, 0, 0, 1, 1, 2, 3, 4])]), // unknown frame on a bad stream
+    Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.alloc(64, 0xff)]), // frame header garbage
+  ]) {
+    await new Promise<void>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ca: pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['h2'] }, () => s.write(payload));
+      s.setTimeout(5000, () => s.destroy());
+      s.on('data', () => undefined);
+      s.on('close', () => resolve());
+      s.on('error', (e) => (e.message.includes('ECONNRESET') ? resolve() : reject(e)));
+    });
+  }
+  const ok = await h2(pki, gw.httpsPort, '/ping');
+  assert.equal(ok.status, 200);
+});
+
 test('header block too large → 431 on HTTP/1.1 and HTTP/2; body too large → 413', async () => {
   const big = 'x'.repeat(20_000);
   const r1 = await h1(pki, gw.httpsPort, '/ping', { headers: { 'x-big': big } }).catch((e) => ({ status: 0, body: String(e) }));

@@ -21,7 +21,13 @@ before(async () => {
   pki = await testPki();
   up = await startUpstream();
   file = join(mkdtempSync(join(tmpdir(), 'gatehouse-log-')), 'access.log');
-  gw = await startGateway(`accessLog: { path: ${file} }\n` + basicConfig(pki, { endpoint: up.address }));
+  gw = await startGateway(
+    `accessLog: { path: ${file} }\n` +
+      basicConfig(pki, {
+        endpoint: up.address,
+        routes: `      - { name: 'quote"and\\back', match: { path: /quoted }, directResponse: { status: 200, body: "q" } }`,
+      }),
+  );
 });
 after(async () => {
   await gw.close();
@@ -36,10 +42,12 @@ test('each request is one JSON line with id, status, method, path, route, cluste
   assert.equal(r.status, 200);
   const miss = await h1(pki, gw.httpsPort, '/ping');
   assert.equal(miss.status, 200);
+  assert.equal((await h1(pki, gw.httpsPort, '/quoted')).status, 200);
   await eventually(() => existsSync(file) && readFileSync(file, 'utf8').includes('"route":"ping"'), 'both lines written');
   const text = readFileSync(file, 'utf8');
   assert.ok(!text.includes('secret-token-value'), 'no token or cookie value in the access log');
-  const lines = text.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = text.trim().split('\n').map((l) => JSON.parse(l)); // every line is valid JSON
+  assert.ok(lines.some((l) => l.route === 'quote"and\\back'), 'names with quotes and backslashes are escaped');
   const line = lines.find((l) => l.requestId === 'log-test-1');
   assert.ok(line, 'the request has its line');
   assert.equal(line.status, 200);

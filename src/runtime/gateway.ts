@@ -5,7 +5,7 @@ import { log } from '../observability/logger.ts';
 import { createAccessLog } from '../observability/access-log.ts';
 import { compile, CompileError } from './compile.ts';
 import type { Generation } from './generation.ts';
-import { ListenerManager } from './listener-manager.ts';
+import { ListenerBindError, ListenerManager } from './listener-manager.ts';
 import { FileWatcher } from './file-watcher.ts';
 import { startAdmin, type AdminServer } from '../admin/server.ts';
 import type { Exchange } from '../proxy/exchange.ts';
@@ -108,7 +108,14 @@ export class Gateway {
     if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
     try {
       const { generation, retired, retiredResources, warming } = await compile(loaded.config, this.configFile, this.version + 1, this.gen ?? undefined);
-      await this.listeners.apply(generation);
+      try {
+        await this.listeners.apply(generation);
+      } catch (err) {
+        // The new generation never served: close the clusters it built (its pools, timers);
+        // the ones it borrowed from the current generation stay.
+        for (const c of generation.clusters.values()) if (this.gen?.clusters.get(c.name) !== c) void c.close();
+        throw err;
+      }
       const replaced = this.gen;
       this.gen = generation;
       generation.rateLimits.retire(replaced?.rateLimits);
@@ -122,7 +129,12 @@ export class Gateway {
       if (reason !== 'start') log.info({ version: this.version, reason }, 'config reloaded');
       return { ok: true, version: this.version };
     } catch (err) {
-      const errors = err instanceof CompileError ? err.errors.map(formatConfigError) : [String((err as Error).message)];
+      const errors =
+        err instanceof CompileError
+          ? err.errors.map(formatConfigError)
+          : err instanceof ListenerBindError
+            ? [`listeners[${loaded.config.listeners.findIndex((l) => l.name === err.listener)}].address: ${err.message}`]
+            : [String((err as Error).message)];
       return this.rejected(reason, errors);
     }
   }

@@ -7,6 +7,17 @@ import { createRedirectListener, type RedirectListener } from '../listener/redir
 // kind are unchanged is kept (its connections live on) and just pointed at the new generation;
 // others are opened or closed.
 
+/** A listener of a new generation could not listen on its address (port taken, no permission…). */
+export class ListenerBindError extends Error {
+  constructor(
+    readonly listener: string,
+    readonly address: string,
+    cause: NodeJS.ErrnoException,
+  ) {
+    super(`cannot listen on ${address}: ${cause.code ?? cause.message}`);
+  }
+}
+
 type Running = { slot: ListenerSlot; server: HttpsListener | RedirectListener; key: string };
 
 function listenerKey(l: CompiledListener): string {
@@ -27,7 +38,11 @@ export class ListenerManager {
         const key = listenerKey(l);
         const existing = this.running.get(l.name);
         if (existing && existing.key === key) continue;
-        opened.push(await this.open(gen, l, key));
+        try {
+          opened.push(await this.open(gen, l, key));
+        } catch (err) {
+          throw new ListenerBindError(l.name, `${l.host}:${l.port}`, err as NodeJS.ErrnoException);
+        }
       }
     } catch (err) {
       // a port could not be bound: undo this apply so the previous generation stays whole

@@ -1,3 +1,4 @@
+import type { ClusterSummary } from '../../src/upstream/cluster.ts';
 import { gatewayPreamble } from '../helpers/gateway.ts';
 import type { TestPki } from '../helpers/pki.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
@@ -31,22 +32,9 @@ ${o.top ?? ''}
 `;
 }
 
-export interface EndpointView {
-  address: string;
-  weight: number;
-  priority: number;
-  healthy: boolean;
-  ejected: boolean;
-  serving: boolean;
-  active: number;
-}
-export interface ClusterView {
-  name: string;
-  panic: boolean;
-  inflight: number;
-  pending: number;
-  endpoints: EndpointView[];
-}
+/** What admin /clusters says about one cluster (the shape `Cluster.summary()` produces). */
+export type ClusterView = ClusterSummary;
+export type EndpointView = ClusterSummary['endpoints'][number];
 
 export async function clusterState(gw: TestGateway, name = 'backend'): Promise<ClusterView> {
   const r = await fetch(`http://127.0.0.1:${gw.adminPort}/clusters`);

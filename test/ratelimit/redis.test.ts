@@ -97,8 +97,10 @@ test('Redis killed: limiting goes on from each process memory share, no 5xx, one
   assert.deepEqual(statuses(duringB), [200, 200, 200, 200, 200, 429, 429]);
   assert.equal(await metric(bAdmin, 'gatehouse_ratelimit_redis_up'), 0);
   assert.ok(((await metric(bAdmin, 'gatehouse_ratelimit_fallback_total{policy="shared"}')) ?? 0) >= 7);
-  const warnings = b.stderr().split('\n').filter((l) => l.includes('rate-limit Redis unreachable'));
-  assert.equal(warnings.length, 1, 'one log line per outage, not one per request');
+  // the child's log reaches us through a pipe: wait for it, then count
+  const unreachable = () => b.stderr().split('\n').filter((l) => l.includes('rate-limit Redis unreachable'));
+  await eventually(() => unreachable().length > 0, 'the outage is logged');
+  assert.equal(unreachable().length, 1, 'one log line per outage, not one per request');
 
   await redis.restart();
   await eventually(async () => (await metric(bAdmin, 'gatehouse_ratelimit_redis_up')) === 1, 'B reconnected');
@@ -106,5 +108,5 @@ test('Redis killed: limiting goes on from each process memory share, no 5xx, one
   const r = await h1(pki, bPort, '/shared', { headers: { 'x-k': 'after-b' } });
   assert.equal(r.status, 200);
   assert.equal(await probe.get(`${PREFIX}rl:shared:s:after-b`), '1', 'B counts in Redis again');
-  assert.ok(b.stderr().includes('rate-limit Redis reachable again'));
+  await eventually(() => b.stderr().includes('rate-limit Redis reachable again'), 'the recovery is logged');
 });

@@ -11,6 +11,8 @@ export type GatewayRequest = IncomingMessage | Http2ServerRequest;
 export interface GatewayResponse {
   readonly headersSent: boolean;
   readonly writableFinished: boolean;
+  /** end() was called (the response may still be flushing). */
+  readonly writableEnded: boolean;
   readonly statusCode: number;
   writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
   write(chunk: Buffer): boolean;

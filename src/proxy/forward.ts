@@ -313,7 +313,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   onResponseError(_c: Controller, err: Error): void {
     if (this.discarded) return;
     const ex = this.run.ex;
-    const spec = ex.clientClosed ? null : classifyUpstreamError(err);
+    // Nobody to tell when the client left or the gateway already answered (e.g. a request timeout).
+    const spec = ex.clientClosed || ex.res.writableEnded ? null : classifyUpstreamError(err);
     this.release(spec);
     ex.abortUpstream = null;
     if (spec === null) return;

@@ -12,6 +12,7 @@ import { forward } from './forward.ts';
 import { proxyWebSocket, SocketResponse } from './websocket.ts';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import './metrics.ts'; // registers the retry/mirror/fault counters with /metrics
 
 // The request path of a TLS listener: read the generation once, then
@@ -90,6 +91,12 @@ function route(ex: Exchange, view: ListenerView): void {
     return;
   }
 
+  // node enforces requestTimeout on HTTP/1.1 only: bound an HTTP/2 request body the same way, so a
+  // stream that trickles its body forever cannot hold an upstream connection.
+  if (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders) {
+    armRequestDeadline(ex, listener.limits.requestTimeoutMs);
+  }
+
   const cl = headers['content-length'];
   if (cl !== undefined && Number(cl) > listener.limits.maxBodyBytes) {
     sendError(ex, Errors.bodyTooLarge, undefined, true);
@@ -118,6 +125,19 @@ function route(ex: Exchange, view: ListenerView): void {
   ex.route = matched;
   if (matched.filters === null) runAction(ex, matched, listener, trusted);
   else runFilters(ex, matched.filters, 0, () => runAction(ex, matched!, listener, trusted), (r) => sendError(ex, r.error, r.headers), () => sendError(ex, Errors.internal));
+}
+
+/** 408 (or, once the response started, a reset) when the request body is not complete in time. */
+function armRequestDeadline(ex: Exchange, ms: number): void {
+  const req = ex.req;
+  const timer = setTimeout(() => {
+    if (req.complete || ex.clientClosed) return;
+    sendError(ex, Errors.requestTimeout); // first: the upstream abort below then finds the exchange answered
+    ex.abortUpstream?.(new Error('request timeout'));
+  }, ms);
+  const clear = () => clearTimeout(timer);
+  req.once('end', clear);
+  ex.res.once('close', clear);
 }
 
 function headerListSize(raw: string[]): number {

@@ -24,6 +24,7 @@ import { classifyUpstreamError } from './forward.ts';
 export class SocketResponse implements GatewayResponse {
   headersSent = false;
   writableFinished = false;
+  writableEnded = false;
   statusCode = 0;
 
   constructor(private readonly socket: Duplex) {
@@ -49,6 +50,7 @@ export class SocketResponse implements GatewayResponse {
   }
 
   end(data?: string | Buffer): this {
+    this.writableEnded = true;
     this.writableFinished = true;
     if (data !== undefined) this.socket.end(data);
     else this.socket.end();

@@ -19,7 +19,7 @@ before(async () => {
   gw = await startGateway(
     basicConfig(pki, {
       endpoint: up.address,
-      limits: '    limits: { headersTimeout: 1s, requestTimeout: 5s, idleTimeout: 1s, http2MaxConcurrentStreams: 7 }',
+      limits: '    limits: { headersTimeout: 1s, requestTimeout: 2s, idleTimeout: 1s, http2MaxConcurrentStreams: 7 }',
     }),
   );
 });
@@ -71,4 +71,31 @@ test('HTTP/2 advertises http2MaxConcurrentStreams', async () => {
   } finally {
     session.close();
   }
+});
+
+test('an HTTP/2 request body that never completes is answered 408 (requestTimeout)', async () => {
+  const session = http2.connect(`https://localhost:${gw.httpsPort}`, { ca: pki.read('ca.crt') });
+  try {
+    const status = await new Promise<number>((resolve, reject) => {
+      const stream = session.request({ ':method': 'POST', ':path': '/upload' }, { endStream: false });
+      stream.write('a first chunk, and then nothing more'); // the body never ends
+      stream.on('response', (h) => resolve(Number(h[':status'])));
+      stream.on('error', reject);
+    });
+    assert.equal(status, 408);
+  } finally {
+    session.destroy();
+  }
+  // the session's other streams and the gateway are unaffected
+  const ok = await new Promise<number>((resolve, reject) => {
+    const s2 = http2.connect(`https://localhost:${gw.httpsPort}`, { ca: pki.read('ca.crt') });
+    const st = s2.request({ ':path': '/ping' });
+    st.on('response', (h) => {
+      resolve(Number(h[':status']));
+      s2.close();
+    });
+    st.on('error', reject);
+    st.end();
+  });
+  assert.equal(ok, 200);
 });

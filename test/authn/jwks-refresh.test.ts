@@ -5,7 +5,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, type TestGateway, gatewayPreamble } from '../helpers/gateway.ts';
 import { h1 } from '../helpers/clients.ts';
 import { eventually } from '../helpers/net.ts';
-import { makeKey, sign, startJwksServer, type JwksServer } from '../helpers/authn-jwks.ts';
+import { makeKey, sign, startJwksServer, type JwksServer, type TestKey } from '../helpers/authn-jwks.ts';
 
 // Remote JWKS lifecycle: readiness waits for the first fetch, a key rotation is picked up by one
 // refetch on an unknown kid, and the refetch cooldown keeps a flood of unknown kids off the server.
@@ -36,18 +36,23 @@ clusters:
 `;
 }
 
-async function setup(): Promise<{ pki: TestPki; up: TestUpstream; jwks: JwksServer; gw: TestGateway; release: () => void }> {
+/** An upstream, a JWKS server serving `key` (`prepare` adjusts it before the gateway starts) and a gateway. */
+async function rig(key: TestKey, prepare?: (jwks: JwksServer) => void): Promise<{ pki: TestPki; up: TestUpstream; jwks: JwksServer; gw: TestGateway }> {
   const pki = await testPki();
   const up = await startUpstream();
   cleanups.push(() => up.close());
-  const first = await makeKey('k1', 'rsa');
-  const jwks = await startJwksServer([first]);
+  const jwks = await startJwksServer([key]);
   cleanups.push(() => jwks.stop());
-  let release!: () => void;
-  jwks.gate = new Promise<void>((r) => (release = r));
+  prepare?.(jwks);
   const gw = await startGateway(config(pki, jwks.url, up.address));
   cleanups.push(() => gw.close());
-  return { pki, up, jwks, gw, release };
+  return { pki, up, jwks, gw };
+}
+
+async function setup(): Promise<{ pki: TestPki; up: TestUpstream; jwks: JwksServer; gw: TestGateway; release: () => void }> {
+  let release!: () => void;
+  const r = await rig(await makeKey('k1', 'rsa'), (jwks) => (jwks.gate = new Promise<void>((done) => (release = done))));
+  return { ...r, release };
 }
 
 test('readiness waits for the first JWKS fetch; rotation is picked up by one refetch; cooldown bounds refetches', async () => {
@@ -82,15 +87,8 @@ test('readiness waits for the first JWKS fetch; rotation is picked up by one ref
 });
 
 test('a failing JWKS server: not ready, tokens are 401, background retries, then recovery', async () => {
-  const pki = await testPki();
-  const up = await startUpstream();
-  cleanups.push(() => up.close());
   const k = await makeKey('k', 'ec');
-  const jwks = await startJwksServer([k]);
-  cleanups.push(() => jwks.stop());
-  jwks.failWith = 500;
-  const gw = await startGateway(config(pki, jwks.url, up.address));
-  cleanups.push(() => gw.close());
+  const { pki, jwks, gw } = await rig(k, (j) => (j.failWith = 500));
   assert.equal(gw.gw.ready, false);
   const r = await h1(pki, gw.httpsPort, '/', { headers: { authorization: `Bearer ${await sign(k, { sub: 'x' })}` } });
   assert.equal(r.status, 401, 'no keys yet: the token cannot be verified');
@@ -105,14 +103,7 @@ test('a failing JWKS server: not ready, tokens are 401, background retries, then
 });
 
 test('a readiness hold ends after its bound even if the work never finishes', async () => {
-  const pki = await testPki();
-  const up = await startUpstream();
-  cleanups.push(() => up.close());
-  const k = await makeKey('k', 'ec');
-  const jwks = await startJwksServer([k]);
-  cleanups.push(() => jwks.stop());
-  const gw = await startGateway(config(pki, jwks.url, up.address));
-  cleanups.push(() => gw.close());
+  const { gw } = await rig(await makeKey('k', 'ec'));
   await eventually(() => gw.gw.ready, 'ready');
   gw.gw.holdReadiness('never', new Promise(() => undefined), 300);
   assert.equal(gw.gw.ready, false);
@@ -120,14 +111,8 @@ test('a readiness hold ends after its bound even if the work never finishes', as
 });
 
 test('a JWKS server that starts answering garbage: the last good keys keep serving', async () => {
-  const pki = await testPki();
-  const up = await startUpstream();
-  cleanups.push(() => up.close());
   const k = await makeKey('good', 'ec');
-  const jwks = await startJwksServer([k]);
-  cleanups.push(() => jwks.stop());
-  const gw = await startGateway(config(pki, jwks.url, up.address));
-  cleanups.push(() => gw.close());
+  const { pki, jwks, gw } = await rig(k);
   await eventually(() => gw.gw.ready, 'ready');
   const hits = jwks.hits;
   jwks.rawBody = '{"keys": "not a list"';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { argJson, emit, exitWithParent } from './common.ts';
+import { argJson, emit, exitWithParent, HeaderCycler, type VarySpec } from './common.ts';
 
 // HTTP/1.1 load in its own process (so the load generator never shares an event loop with a server):
 // a warm-up run, then `measure-start`, then the measured run, then one `result` line.
@@ -17,21 +17,16 @@ interface Args {
   caFile: string | null;
   headers?: Record<string, string>;
   /** One header cycled through the lines of `file` from line `start` (e.g. distinct tokens). */
-  vary?: { name: string; prefix: string; file: string; start: number } | null;
+  vary?: VarySpec | null;
 }
 
 const a = argJson<Args>();
-const values = a.vary ? readFileSync(a.vary.file, 'utf8').split('\n').filter(Boolean) : [];
-if (a.vary && values.length === 0) throw new Error(`${a.vary.file}: no values`);
-let next = a.vary ? a.vary.start % values.length : 0;
-let built = 0; // requests built with a varied header (warm-up included)
-const varyRequests = a.vary
+const vary = a.vary ? new HeaderCycler(a.vary) : null;
+const varyRequests = vary
   ? [
       {
         setupRequest: (req: { headers: Record<string, string> }) => {
-          req.headers[a.vary!.name] = a.vary!.prefix + values[next]!;
-          next = next + 1 === values.length ? 0 : next + 1;
-          built++;
+          req.headers[a.vary!.name] = vary.value();
           return req;
         },
       },
@@ -93,7 +88,7 @@ emit('result', {
   statusCodes,
   errorSamples: samples,
   loadgenCpuPct: ((cpu.user + cpu.system) / 1e6 / wallS) * 100,
-  ...(a.vary ? { varyNext: (a.vary.start + built) % values.length, varyBuilt: built } : {}),
+  ...(vary ? vary.report() : {}),
 });
 process.exit(0);
 

@@ -1,7 +1,7 @@
 import http2, { type ClientHttp2Session } from 'node:http2';
 import { readFileSync } from 'node:fs';
 import { createHistogram } from 'node:perf_hooks';
-import { argJson, emit, exitWithParent } from './common.ts';
+import { argJson, emit, exitWithParent, HeaderCycler, type VarySpec } from './common.ts';
 
 // HTTP/2 load with node:http2 (used when h2load is not installed): `sessions` TLS sessions, each
 // keeping `streams` GET streams in flight, for a fixed time. Warm-up on the same sessions, then
@@ -17,14 +17,11 @@ interface Args {
   warmupS: number;
   caFile: string | null;
   headers?: Record<string, string>;
-  vary?: { name: string; prefix: string; file: string; start: number } | null;
+  vary?: VarySpec | null;
 }
 
 const a = argJson<Args>();
-const values = a.vary ? readFileSync(a.vary.file, 'utf8').split('\n').filter(Boolean) : [];
-if (a.vary && values.length === 0) throw new Error(`${a.vary.file}: no values`);
-let next = a.vary ? a.vary.start % values.length : 0;
-let built = 0;
+const vary = a.vary ? new HeaderCycler(a.vary) : null;
 const ca = a.caFile ? readFileSync(a.caFile) : undefined;
 const sessions: ClientHttp2Session[] = [];
 exitWithParent(() => sessions.forEach((s) => s.destroy()));
@@ -43,11 +40,8 @@ const headers: Record<string, string> = { ':method': 'GET', ':path': a.path };
 for (const [k, v] of Object.entries(a.headers ?? {})) headers[k.toLowerCase() === 'host' ? ':authority' : k.toLowerCase()] = v;
 
 function requestHeaders(): Record<string, string> {
-  if (!a.vary) return headers;
-  const h = { ...headers, [a.vary.name.toLowerCase()]: a.vary.prefix + values[next]! };
-  next = next + 1 === values.length ? 0 : next + 1;
-  built++;
-  return h;
+  if (!vary) return headers;
+  return { ...headers, [a.vary!.name.toLowerCase()]: vary.value() };
 }
 
 function noteError(err: Error): void {
@@ -128,6 +122,6 @@ emit('result', {
   statusCodes,
   errorSamples,
   loadgenCpuPct: ((cpu.user + cpu.system) / 1e6 / wallS) * 100,
-  ...(a.vary ? { varyNext: (a.vary.start + built) % values.length, varyBuilt: built } : {}),
+  ...(vary ? vary.report() : {}),
 });
 process.exit(0);

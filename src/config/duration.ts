@@ -4,19 +4,22 @@
  * No sign, no spaces, no bare numbers: a typo must not silently mean something.
  */
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 // `ms` must come before `m` in the alternation, or `250ms` would lex as `250m` + `s`.
-const PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+const PART = /(\d+(?:\.\d+)?)(ms|h|m|s|d)/y;
 
-/** Milliseconds for a duration string, or null when it is not one. */
-export function parseDuration(s: string): number | null {
+/**
+ * Milliseconds for a duration string, or null when it is not one. `d` (days) is accepted only with
+ * `allowDays` (certificate lifetimes use it; the config file does not).
+ */
+export function parseDuration(s: string, allowDays = false): number | null {
   if (typeof s !== 'string' || s.length === 0) return null;
   let total = 0;
   PART.lastIndex = 0;
   while (PART.lastIndex < s.length) {
     const m = PART.exec(s);
-    if (m === null) return null;
+    if (m === null || (m[2] === 'd' && !allowDays)) return null;
     total += Number(m[1]) * UNIT_MS[m[2]!]!;
   }
   if (!Number.isFinite(total)) return null;

@@ -64,10 +64,6 @@ export function segmentAt(path: string, depth: number): string | null {
   return end === -1 ? path.slice(start) : path.slice(start, end);
 }
 
-export function firstSegment(path: string): string {
-  return segmentAt(path, 0)!;
-}
-
 type Entry = { route: CompiledRoute; match: RouteMatchConfig };
 
 export class RouteIndex {

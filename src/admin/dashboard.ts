@@ -1,4 +1,4 @@
-import type { AdminState } from './server.ts';
+import type { AdminState } from './state.ts';
 
 // A small read-only page: routes, clusters, endpoints and live counters. Values are escaped.
 

@@ -2,20 +2,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { parseHostPort } from '../upstream/cluster.ts';
 import { redactConfig } from '../config/redact.ts';
-import type { Generation } from '../runtime/generation.ts';
+import type { AdminState } from './state.ts';
 import { dashboardHtml } from './dashboard.ts';
 import { registry } from '../observability/metrics.ts';
 
 // The admin HTTP API (SPEC Health and lifecycle): probes, effective config, clusters, dashboard.
 // fastify serves it: it is off the hot path, and its routing and JSON serialisation are what we want.
-
-export interface AdminState {
-  readonly current: Generation | null;
-  readonly ready: boolean;
-  readonly draining: boolean;
-  readonly inflight: number;
-  readonly lastReloadError: string[] | null;
-}
 
 export interface AdminServer {
   readonly port: number;

@@ -145,6 +145,15 @@ export const tracingSchema = z.strictObject({
   otlp: z.strictObject({
     endpoint: checked((s) => httpUrlError(s, { allowHttp: true })),
   }),
+  /** Share of new traces sampled (a propagated parent's sampled flag wins). */
+  sampleRatio: z.number().min(0).max(1).default(1),
+});
+
+export const overloadSchema = z.strictObject({
+  /** Above this event-loop delay new requests get 503 `overloaded` with Retry-After. */
+  maxEventLoopDelay: duration().optional(),
+  /** Above this V8 heap use new requests get 503 `overloaded` with Retry-After. */
+  maxHeapUsedBytes: posInt().optional(),
 });
 
 export const grpcHealthSchema = z.strictObject({
@@ -396,6 +405,36 @@ export const authnRequirementSchema = z
     }
   });
 
+/** External authorization (Envoy ext_authz) on a virtual host or route; `null` on a route turns the host's off. */
+export const extAuthzSchema = z
+  .strictObject({
+    grpc: z
+      .strictObject({
+        address: address(),
+        tls: z
+          .strictObject({
+            caFile: filePath().optional(),
+            certFile: filePath().optional(),
+            keyFile: filePath().optional(),
+            serverName: text().optional(),
+          })
+          .check(together('certFile', 'keyFile'))
+          .optional(),
+      })
+      .optional(),
+    http: z
+      .strictObject({
+        url: checked((s) => httpUrlError(s)),
+        headersToServer: z.array(headerName()).default(() => []),
+        headersFromServer: z.array(headerName()).default(() => []),
+      })
+      .optional(),
+    timeout: durationDefault('250ms'),
+    failureModeAllow: z.boolean().default(false),
+    withRequestBody: z.strictObject({ maxBytes: posInt() }).optional(),
+  })
+  .check(exactlyOneOf(['grpc', 'http']));
+
 // ───────────────────────────── route actions ─────────────────────────────
 
 export const weightedClusterSchema = z.strictObject({
@@ -498,6 +537,7 @@ export const routeSchema = z
     authn: authnRequirementSchema.optional(),
     authz: authzSchema.optional(),
     rateLimits: z.array(name()).optional(),
+    extAuthz: extAuthzSchema.nullable().optional(),
     route: routeActionSchema.optional(),
     redirect: redirectSchema.optional(),
     directResponse: directResponseSchema.optional(),
@@ -511,6 +551,7 @@ export const virtualHostSchema = z.strictObject({
   authn: authnRequirementSchema.optional(),
   authz: authzSchema.optional(),
   rateLimits: z.array(name()).optional(),
+  extAuthz: extAuthzSchema.optional(),
   /** First match wins. */
   routes: z.array(routeSchema).min(1),
 });
@@ -637,6 +678,7 @@ export const gatewayConfigSchema = z.strictObject({
   admin: adminSchema.prefault({}),
   accessLog: accessLogSchema.prefault({}),
   tracing: tracingSchema.optional(),
+  overload: overloadSchema.optional(),
   grpcHealth: grpcHealthSchema.optional(),
   drain: drainSchema.prefault({}),
   listeners: z.array(listenerSchema).min(1),
@@ -657,6 +699,8 @@ export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type AdminConfig = z.output<typeof adminSchema>;
 export type AccessLogConfig = z.output<typeof accessLogSchema>;
 export type TracingConfig = z.output<typeof tracingSchema>;
+export type OverloadConfig = z.output<typeof overloadSchema>;
+export type ExtAuthzConfig = z.output<typeof extAuthzSchema>;
 export type GrpcHealthConfig = z.output<typeof grpcHealthSchema>;
 export type DrainConfig = z.output<typeof drainSchema>;
 export type DnsConfig = z.output<typeof dnsSchema>;

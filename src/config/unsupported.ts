@@ -22,6 +22,9 @@ export const UNSUPPORTED: readonly UnsupportedRule[] = [
   { path: 'xds' },
   { path: 'tracing' },
   { path: 'grpcHealth' },
+  { path: 'overload' },
+  { path: 'virtualHosts[].extAuthz' },
+  { path: 'virtualHosts[].routes[].extAuthz', when: (v) => v !== null },
   // listeners
   { path: 'listeners[].proxyProtocol', when: isTrue },
   // clusters

@@ -1,5 +1,5 @@
 import type { GatewayErrorSpec } from '../errors.ts';
-import type { Exchange } from '../proxy/exchange.ts';
+import type { Exchange } from '../exchange.ts';
 
 // The shape every per-route request filter has (authn, authz, rate limits, faults…): a config
 // object built once per generation with a cheap per-request `onRequest`. A filter that needs no

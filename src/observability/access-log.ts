@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { Exchange } from '../proxy/exchange.ts';
+import type { Exchange } from '../exchange.ts';
 
 // One JSON line per request (SPEC Observability). Only fields we choose are written — never request
 // headers — so tokens and cookies cannot leak into it. The line is built by hand (pino's destination

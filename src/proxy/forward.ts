@@ -5,7 +5,7 @@ import type { Cluster } from '../upstream/cluster.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
 import type { ForwardAction } from '../router/types.ts';
 import { admitUpstream, pickContext, upstreamConnected, upstreamFinished, upstreamResponded } from '../upstream/outcome.ts';
-import type { Exchange } from './exchange.ts';
+import type { Exchange } from '../exchange.ts';
 import type { Http2ServerRequest } from 'node:http2';
 import { sendError } from './respond.ts';
 import { buildUpstreamHeaders, stripResponseHopByHop } from './upstream-headers.ts';

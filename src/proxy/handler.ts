@@ -5,7 +5,7 @@ import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
 import { runFilters } from '../filters/filter.ts';
 import type { CompiledRoute } from '../router/types.ts';
 import { RouteInput } from '../router/match.ts';
-import { Exchange, type GatewayRequest, type GatewayResponse } from './exchange.ts';
+import { Exchange, type GatewayRequest, type GatewayResponse } from '../exchange.ts';
 import { acceptOrCreateRequestId } from './request-id.ts';
 import { sendDirect, sendError, sendRedirect } from './respond.ts';
 import { forward } from './forward.ts';

@@ -1,5 +1,5 @@
 import type { HeaderMutationConfig } from '../config/schema.ts';
-import type { Exchange } from './exchange.ts';
+import type { Exchange } from '../exchange.ts';
 
 // A route's `requestHeaders` / `responseHeaders` (`set`, `add`, `remove`), compiled once per
 // generation. Values may carry variables, Envoy-style, precompiled into segments:

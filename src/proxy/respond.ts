@@ -1,5 +1,5 @@
 import { errorBody, type GatewayErrorSpec } from '../errors.ts';
-import type { Exchange } from './exchange.ts';
+import type { Exchange } from '../exchange.ts';
 
 // Responses the gateway makes itself: errors (JSON per SPEC), direct responses and redirects.
 

@@ -1,4 +1,4 @@
-import type { Exchange } from './exchange.ts';
+import type { Exchange } from '../exchange.ts';
 import { valueOf, type HeaderMutation } from './header-mutations.ts';
 
 // Request headers toward the mesh (SPEC "Headers toward the mesh"), built in one pass over the raw

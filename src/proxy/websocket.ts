@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { Errors } from '../errors.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { ForwardAction } from '../router/types.ts';
-import type { Exchange, GatewayResponse } from './exchange.ts';
+import type { Exchange, GatewayResponse } from '../exchange.ts';
 import { sendError } from './respond.ts';
 import { buildUpstreamHeaders, stripResponseHopByHop } from './upstream-headers.ts';
 import { mutateResponseHeaders } from './header-mutations.ts';

@@ -8,7 +8,7 @@ import type { Generation } from './generation.ts';
 import { ListenerBindError, ListenerManager } from './listener-manager.ts';
 import { FileWatcher } from './file-watcher.ts';
 import { startAdmin, type AdminServer } from '../admin/server.ts';
-import type { Exchange } from '../proxy/exchange.ts';
+import type { Exchange } from '../exchange.ts';
 import { installLastResortHandlers } from './last-resort.ts';
 
 // The running gateway: config file → validated snapshot → compiled generation → listeners, with

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Exchange, type GatewayRequest, type GatewayResponse } from '../../src/proxy/exchange.ts';
+import { Exchange, type GatewayRequest, type GatewayResponse } from '../../src/exchange.ts';
 import type { ListenerView } from '../../src/runtime/generation.ts';
 import { compileKey, MISSING, usesClaims } from '../../src/filters/ratelimit/keys.ts';
 import { compileRateLimitFilters } from '../../src/filters/ratelimit/filter.ts';

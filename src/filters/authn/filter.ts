@@ -1,5 +1,5 @@
 import { Errors } from '../../errors.ts';
-import type { Exchange } from '../../proxy/exchange.ts';
+import type { Exchange } from '../../exchange.ts';
 import { authnFailures } from '../../observability/metrics.ts';
 import type { FilterResult, Rejection, RequestFilter } from '../filter.ts';
 import type { FailureReason, Provider, Verified } from './provider.ts';

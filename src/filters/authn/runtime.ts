@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { JSONWebKeySet } from 'jose';
 import type { AuthnConfig, AuthnRequirementConfig, RedisConfig } from '../../config/schema.ts';
 import type { ConfigError } from '../../config/load.ts';
-import type { Exchange } from '../../proxy/exchange.ts';
+import type { Exchange } from '../../exchange.ts';
 import type { FilterResult, RequestFilter } from '../filter.ts';
 import { InternalTokenFilter } from '../internal-token/filter.ts';
 import { InternalTokenMinter, loadSigningKey } from '../internal-token/minter.ts';

@@ -1,7 +1,7 @@
 import proxyaddr from 'proxy-addr';
 import type { AuthzConfig, AuthzRuleConfig } from '../../config/schema.ts';
 import { Errors } from '../../errors.ts';
-import type { Exchange } from '../../proxy/exchange.ts';
+import type { Exchange } from '../../exchange.ts';
 import type { FilterResult, Rejection, RequestFilter } from '../filter.ts';
 import { compileClaimPath } from '../authn/claims.ts';
 import { compileHeaderTest } from '../../router/match.ts';

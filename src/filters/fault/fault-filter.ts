@@ -1,7 +1,7 @@
 import type { FaultConfig } from '../../config/schema.ts';
 import { faultAbort } from '../../errors.ts';
 import type { FilterResult, Rejection, RequestFilter } from '../filter.ts';
-import type { Exchange } from '../../proxy/exchange.ts';
+import type { Exchange } from '../../exchange.ts';
 
 // Fault injection (`route.fault`), for testing how clients and canaries behave when things go wrong:
 // `delay: { fixed, percent }` holds the request before it is forwarded; `abort: { status, percent }`

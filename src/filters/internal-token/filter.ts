@@ -1,4 +1,4 @@
-import type { Exchange } from '../../proxy/exchange.ts';
+import type { Exchange } from '../../exchange.ts';
 import type { FilterResult, RequestFilter } from '../filter.ts';
 import type { InternalTokenMinter } from './minter.ts';
 

@@ -1,6 +1,6 @@
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { RouteConfig, VirtualHostConfig } from '../../config/schema.ts';
-import type { Exchange } from '../../proxy/exchange.ts';
+import type { Exchange } from '../../exchange.ts';
 import { log } from '../../observability/logger.ts';
 import type { FilterResult, RequestFilter } from '../filter.ts';
 import { reportAllowed, refusal } from './headers.ts';

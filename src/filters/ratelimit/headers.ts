@@ -1,5 +1,5 @@
 import { Errors } from '../../errors.ts';
-import type { Exchange } from '../../proxy/exchange.ts';
+import type { Exchange } from '../../exchange.ts';
 import type { Rejection } from '../filter.ts';
 import type { Policy } from './policy.ts';
 

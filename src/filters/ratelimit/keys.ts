@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Exchange } from '../../proxy/exchange.ts';
+import type { Exchange } from '../../exchange.ts';
 
 // Key builders: a policy's `key` compiled once per route into a function Exchange → bucket key.
 //

@@ -1,10 +1,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { CompiledRoute } from '../router/types.ts';
-import type { Cluster } from '../upstream/cluster.ts';
-import type { Endpoint } from '../upstream/endpoint.ts';
-import type { ListenerView } from '../runtime/generation.ts';
+import type { CompiledRoute } from './router/types.ts';
+import type { Cluster } from './upstream/cluster.ts';
+import type { Endpoint } from './upstream/endpoint.ts';
+import type { ListenerView } from './runtime/generation.ts';
 
 export type GatewayRequest = IncomingMessage | Http2ServerRequest;
 /** What the gateway uses of a response; node's HTTP/1.1 and HTTP/2-compat responses both fit it. */

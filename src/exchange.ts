@@ -32,7 +32,7 @@ export class Exchange {
   readonly view: ListenerView;
   readonly startedAt: number;
   requestId = '';
-  /** The socket peer (or, later, the PROXY-protocol source). */
+  /** The connection's peer: its PROXY-protocol source when it had one, else the socket's peer. */
   peer = '';
   /** The client address every consumer uses (see listener/client-address.ts). */
   clientIp = '';

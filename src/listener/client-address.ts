@@ -1,8 +1,10 @@
 import proxyaddr from 'proxy-addr';
 
-// The one place the client address comes from. Today: the socket peer, or, when the peer is a
-// trusted proxy, the right-most untrusted address of X-Forwarded-For. A PROXY-protocol source
-// address (a later listener feature) will be passed in as `peer` and wins over both.
+// The one place the client address comes from. The peer is the connection's PROXY-protocol source
+// when the listener takes PROXY protocol (the cloud LB's own address never counts), else the socket's
+// peer. The client address is that peer or, when the peer is a trusted proxy, the right-most
+// untrusted address of X-Forwarded-For: trustedProxies then applies to the PROXY source exactly as it
+// would to a direct peer (a CDN in front of the LB can still hand over X-Forwarded-For).
 
 export type TrustFn = (addr: string, hop: number) => boolean;
 
@@ -17,6 +19,20 @@ export function compileTrust(cidrs: readonly string[] | undefined): TrustFn {
 export function plainAddress(addr: string | undefined): string {
   if (!addr) return '';
   return addr.startsWith('::ffff:') && addr.indexOf('.') !== -1 ? addr.slice(7) : addr;
+}
+
+/** Where a listener keeps a connection's PROXY-protocol source on the (TLS) socket requests arrive on. */
+const PROXY_SOURCE = Symbol('gatehouse.proxySource');
+
+/** Records the PROXY-protocol source of a connection (the listener calls it once, after the handshake). */
+export function setProxySource(socket: object, address: string): void {
+  (socket as { [PROXY_SOURCE]?: string })[PROXY_SOURCE] = address;
+}
+
+/** The peer of a request's connection: its PROXY-protocol source if it had one, else the socket's peer. */
+export function connectionPeer(socket: { remoteAddress?: string } | undefined | null): string {
+  if (!socket) return '';
+  return (socket as { [PROXY_SOURCE]?: string })[PROXY_SOURCE] ?? plainAddress(socket.remoteAddress);
 }
 
 /**

@@ -1,4 +1,4 @@
-import http2, { type Http2SecureServer, type Http2Session } from 'node:http2';
+import http2, { constants as h2constants, type Http2SecureServer, type Http2Session } from 'node:http2';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -7,11 +7,20 @@ import { errorBody, Errors, type GatewayErrorSpec } from '../errors.ts';
 import { newRequestId } from '../proxy/request-id.ts';
 import type { CompiledListener } from '../runtime/generation.ts';
 import type { ListenerSlot } from '../proxy/handler.ts';
+import { interceptProxyProtocol } from './proxy-protocol-accept.ts';
+import { setProxySource } from './client-address.ts';
 
 // One public TLS listener: TLS 1.2/1.3, SNI from the current generation, ALPN h2 + http/1.1 on one
 // port (node's HTTP/2 server with its HTTP/1.1 fallback), and every client-controlled size and time
 // bounded. Certificates come from the generation, so a rotated file reaches the next handshake while
-// established connections keep the context they started with.
+// established connections keep the context they started with. With `proxyProtocol`, each connection's
+// PROXY header is read before the handshake (proxy-protocol-accept.ts).
+//
+// Drain (runtime/gateway.ts drives it): `beginDrain` keeps serving and accepting but answers HTTP/1.1
+// with `connection: close`, so keep-alive clients reconnect (through the LB, elsewhere) one by one
+// instead of all finding a closed connection at once; `stopAccepting` then closes the port, closes
+// idle HTTP/1.1 connections, marks in-flight HTTP/1.1 responses `connection: close`, and sends
+// HTTP/2 sessions a graceful GOAWAY.
 
 export type RequestListener = (req: any, res: any) => void;
 /** HTTP/1.1 Upgrade requests (WebSocket): the request, its socket and the bytes read past the head. */
@@ -21,7 +30,12 @@ export interface HttpsListener {
   readonly server: Http2SecureServer | https.Server;
   /** Applies a new generation's settings (certificates, limits) without a restart. */
   apply(listener: CompiledListener): void;
-  /** Stops accepting; closes idle keep-alive connections and sends GOAWAY on HTTP/2 sessions. */
+  /** Keeps serving, but HTTP/1.1 responses from now on (and those not yet started) close their connection. */
+  beginDrain(): void;
+  /**
+   * Stops accepting; closes idle keep-alive connections, closes HTTP/1.1 connections after their
+   * in-flight response and sends GOAWAY on HTTP/2 sessions. Resolves when every connection is gone.
+   */
   stopAccepting(): Promise<void>;
   /** Destroys whatever is still open. */
   destroyAll(): void;
@@ -51,6 +65,35 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   );
 }
 
+/** The most a graceful GOAWAY waits for the client's PING answer before the final GOAWAY. */
+const GOAWAY_PING_WAIT_MS = 1000;
+
+/**
+ * RFC 9113 §6.8 graceful shutdown: a GOAWAY with the largest stream id tells the client to open no
+ * more streams while every stream already on the wire is still served; one round trip later (a PING)
+ * close() sends the final GOAWAY with the last stream id actually processed and lets those finish.
+ */
+function gracefulGoaway(session: Http2Session): void {
+  if (session.closed || session.destroyed) return;
+  const finish = () => {
+    clearTimeout(timer);
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  const timer = setTimeout(finish, GOAWAY_PING_WAIT_MS);
+  timer.unref();
+  try {
+    session.goaway(h2constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+    if (!session.ping(finish)) finish();
+  } catch {
+    finish();
+  }
+}
+
+/** HTTP/1.1: the response that has not sent its head yet will say `connection: close` and close after. */
+function closeAfterResponse(res: any): void {
+  if (res && !res.headersSent) res.shouldKeepAlive = false;
+}
+
 export function createHttpsListener(
   initial: CompiledListener,
   slot: ListenerSlot,
@@ -61,6 +104,11 @@ export function createHttpsListener(
   const h2Sessions = new Set<Http2Session>();
   const sockets = new Set<TLSSocket>();
   const limits = initial.limits;
+  let draining = false;
+  const serve: RequestListener = (req, res) => {
+    if (draining && req.httpVersionMajor === 1) res.shouldKeepAlive = false;
+    onRequest(req, res);
+  };
 
   const tlsOptions = {
     ...sni.defaultOptions,
@@ -88,24 +136,33 @@ export function createHttpsListener(
         maxOutstandingPings: 10,
         peerMaxConcurrentStreams: limits.http2MaxConcurrentStreams,
       },
-      onRequest,
+      serve,
     );
     server.on('session', (session: Http2Session) => {
       h2Sessions.add(session);
+      if (closed) gracefulGoaway(session); // a connection accepted just before the port closed
       session.setTimeout(slot.current.listener.limits.idleTimeoutMs, () => session.close());
       session.once('close', () => h2Sessions.delete(session));
       session.on('error', () => undefined); // session errors end that session, never the process
     });
     server.on('sessionError', () => undefined);
   } else {
-    server = https.createServer({ ...tlsOptions, ALPNProtocols: ['http/1.1'] }, onRequest);
+    server = https.createServer({ ...tlsOptions, ALPNProtocols: ['http/1.1'] }, serve);
   }
+  let closed = false;
   server.on('clientError', onClientError as any);
   // HTTP/1.1 requests with `Connection: upgrade` come here instead of the request listener (the HTTP/2
   // server's HTTP/1.1 fallback emits it too).
   if (onUpgrade) server.on('upgrade', onUpgrade);
   server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
+  // Installed after the TLS server's own connection handling, which it then runs per connection.
+  const proxyIntake = interceptProxyProtocol(server, initial.name, {
+    enabled: () => slot.current.listener.proxyProtocol,
+    timeoutMs: () => slot.current.listener.limits.headersTimeoutMs,
+  });
   server.on('secureConnection', (socket: TLSSocket) => {
+    const source = proxyIntake.takeSource(socket);
+    if (source !== null) setProxySource(socket, source.address);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
@@ -138,12 +195,19 @@ export function createHttpsListener(
           applyLimits(l);
           if (l.sni) server.setSecureContext(l.sni.defaultOptions);
         },
+        beginDrain() {
+          draining = true;
+          for (const s of sockets) closeAfterResponse((s as any)._httpMessage);
+        },
         stopAccepting() {
+          draining = true;
+          closed = true;
           return new Promise<void>((done) => {
             server.close(() => done());
             // node's HTTP/1.1 connection list is kept by both server kinds; close its idle members
             http.Server.prototype.closeIdleConnections.call(server);
-            for (const s of h2Sessions) s.close(); // GOAWAY; in-flight streams finish
+            for (const s of sockets) closeAfterResponse((s as any)._httpMessage);
+            for (const s of h2Sessions) gracefulGoaway(s);
           });
         },
         destroyAll() {

@@ -4,14 +4,17 @@ import type { ListenerSlot } from '../proxy/handler.ts';
 import { newRequestId } from '../proxy/request-id.ts';
 import { errorBody, Errors } from '../errors.ts';
 import { hostWithoutPort } from '../router/host-table.ts';
+import { interceptProxyProtocol } from './proxy-protocol-accept.ts';
 
 // A plain-HTTP listener whose only job is `redirectToHttps`: 308 to
-// https://<host><:port of the first TLS listener unless 443><path and query>.
+// https://<host><:port of the first TLS listener unless 443><path and query>. With `proxyProtocol`
+// the header is read and dropped (a redirect has no use for the client address, but the LB sends it).
 
 export interface RedirectListener {
   readonly server: http.Server;
   readonly port: number;
   apply(l: CompiledListener): void;
+  beginDrain(): void;
   stopAccepting(): Promise<void>;
   destroyAll(): void;
 }
@@ -21,7 +24,9 @@ function bracketed(host: string): string {
 }
 
 export function createRedirectListener(initial: CompiledListener, slot: ListenerSlot): Promise<RedirectListener> {
+  let draining = false;
   const server = http.createServer((req, res) => {
+    if (draining) res.shouldKeepAlive = false;
     const port = slot.current.listener.httpsPort;
     const host = req.headers.host;
     const url = req.url ?? '/';
@@ -49,6 +54,10 @@ export function createRedirectListener(initial: CompiledListener, slot: Listener
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
+  interceptProxyProtocol(server, initial.name, {
+    enabled: () => slot.current.listener.proxyProtocol,
+    timeoutMs: () => slot.current.listener.limits.headersTimeoutMs,
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: initial.host, port: initial.port }, () => {
@@ -58,8 +67,12 @@ export function createRedirectListener(initial: CompiledListener, slot: Listener
         server,
         port: typeof addr === 'object' && addr ? addr.port : initial.port,
         apply,
+        beginDrain: () => {
+          draining = true;
+        },
         stopAccepting: () =>
           new Promise<void>((done) => {
+            draining = true;
             server.close(() => done());
             server.closeIdleConnections();
           }),

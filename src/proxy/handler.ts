@@ -1,6 +1,6 @@
 import { Errors } from '../errors.ts';
 import { normalizePath } from '../router/normalize-path.ts';
-import { plainAddress, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
+import { connectionPeer, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
 import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
 import { runFilters } from '../filters/filter.ts';
 import type { CompiledRoute } from '../router/types.ts';
@@ -69,7 +69,7 @@ function route(ex: Exchange, view: ListenerView): void {
   const listener = view.listener;
   const headers = req.headers;
   ex.requestId = acceptOrCreateRequestId(headers['x-request-id']);
-  ex.peer = plainAddress(req.socket?.remoteAddress);
+  ex.peer = connectionPeer(req.socket);
   const trusted = listener.trust !== TRUST_NONE && listener.trust(ex.peer, 0);
   ex.clientIp = trusted
     ? resolveClientAddress(ex.peer, headers['x-forwarded-for'] as string | undefined, listener.trust)

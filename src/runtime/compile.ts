@@ -90,6 +90,7 @@ async function compileListener(
       maxConnections: l.maxConnections,
     },
     trust: compileTrust(cfg.trustedProxies?.cidrs),
+    proxyProtocol: cfg.proxyProtocol,
     httpsPort,
   };
 }

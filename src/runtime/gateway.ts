@@ -7,18 +7,28 @@ import { compile, CompileError } from './compile.ts';
 import type { Generation } from './generation.ts';
 import { ListenerBindError, ListenerManager } from './listener-manager.ts';
 import { FileWatcher } from './file-watcher.ts';
-import { startAdmin, type AdminServer } from '../admin/server.ts';
+import { buildAdmin, startAdmin, type AdminServer } from '../admin/server.ts';
 import type { Exchange } from '../exchange.ts';
 import { installLastResortHandlers } from './last-resort.ts';
+import { HealthFeed } from '../health/health-feed.ts';
+import { HealthStatuses } from '../health/health-statuses.ts';
+import { startGrpcHealth, type GrpcHealthServer } from '../health/grpc-health.ts';
+import type { FastifyInstance } from 'fastify';
 
 // The running gateway: config file → validated snapshot → compiled generation → listeners, with
 // reload on file change and SIGHUP (the last good generation keeps serving when a reload fails),
-// and graceful drain on SIGTERM.
+// readiness and gRPC health, and graceful drain on SIGTERM (see docs/lifecycle.md for the timeline).
 
 export interface GatewayOptions {
   configFile: string;
   /** Install SIGHUP/SIGTERM/SIGINT handlers (the CLI does; tests that embed the gateway do not). */
   handleSignals?: boolean;
+  /**
+   * A `--workers` worker: the primary listens on the admin and gRPC health addresses for the whole
+   * group, so this process opens neither; it answers admin requests the primary hands it
+   * (`adminApp`) and reports its health through `health` (runtime/workers/worker.ts does both).
+   */
+  worker?: boolean;
 }
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; errors: string[] };
@@ -30,10 +40,16 @@ export class Gateway {
   private readonly listeners: ListenerManager;
   private readonly watcher: FileWatcher;
   private admin: AdminServer | null = null;
+  private adminInProcess: FastifyInstance | null = null;
+  private grpcHealth: GrpcHealthServer | null = null;
   private accessLog = createAccessLog(undefined);
   private reloading: Promise<ReloadResult> | null = null;
   private reloadAgain = false;
-  draining = false;
+  private drainingSince: number | null = null;
+  private stopping: Promise<void> | null = null;
+  /** The grpc.health.v1 statuses this process reports ("" and cluster:<name>). */
+  readonly health = new HealthFeed();
+  private healthRecheck: NodeJS.Timeout | null = null;
   lastReloadError: string[] | null = null;
 
   constructor(private readonly opts: GatewayOptions) {
@@ -50,6 +66,15 @@ export class Gateway {
     return this.gen !== null && !this.draining && this.readinessHolds.size === 0;
   }
 
+  get draining(): boolean {
+    return this.drainingSince !== null;
+  }
+
+  /** Tells the health feed readiness may have changed (it ignores calls that change nothing). */
+  private healthChanged(): void {
+    this.health.setState(this.ready, this.draining);
+  }
+
   /** Work readiness waits for (first JWKS fetches, Redis): each hold ends when it settles or after maxMs. */
   private readonly readinessHolds = new Set<object>();
 
@@ -58,6 +83,7 @@ export class Gateway {
     this.readinessHolds.add(hold);
     const timer = setTimeout(() => {
       if (this.readinessHolds.delete(hold)) log.warn({ what, waitedMs: maxMs }, 'not ready in time; reporting ready without it');
+      this.healthChanged();
     }, maxMs);
     timer.unref();
     void until.then(
@@ -66,6 +92,7 @@ export class Gateway {
     ).finally(() => {
       clearTimeout(timer);
       this.readinessHolds.delete(hold);
+      this.healthChanged();
     });
   }
 
@@ -74,15 +101,38 @@ export class Gateway {
   }
 
   ports(): Record<string, number> {
-    return { ...this.listeners.ports(), ...(this.admin ? { admin: this.admin.port } : {}) };
+    return {
+      ...this.listeners.ports(),
+      ...(this.admin ? { admin: this.admin.port } : {}),
+      ...(this.grpcHealth ? { grpcHealth: this.grpcHealth.port } : {}),
+    };
   }
 
-  /** Loads, compiles and starts serving; throws with every config error when the first load fails. */
+  /** Under --workers: the admin API, not listening, for the requests the primary hands this worker. */
+  get adminApp(): FastifyInstance | null {
+    return this.adminInProcess;
+  }
+
+  /**
+   * Loads, compiles and starts serving; throws with every config error when the first load fails.
+   * The admin and gRPC health addresses are taken from the first config (a change needs a restart).
+   */
   async start(): Promise<void> {
     const r = await this.reload('start');
     if (!r.ok) throw new Error((r.errors as string[]).join('\n'));
     const cfg = this.gen!.config;
-    this.admin = await startAdmin(cfg.admin, this);
+    if (this.opts.worker) {
+      this.adminInProcess = buildAdmin(this, cfg.admin.token);
+    } else {
+      this.admin = await startAdmin(cfg.admin, this);
+      if (cfg.grpcHealth) {
+        const statuses = new HealthStatuses();
+        this.health.subscribe((s) => statuses.replace(s));
+        this.grpcHealth = await startGrpcHealth(cfg.grpcHealth.address, statuses);
+      }
+    }
+    // Every readiness input calls healthChanged(); this re-read is a cheap net under any that forgets.
+    this.healthRecheck = setInterval(() => this.healthChanged(), HEALTH_RECHECK_MS).unref();
     if (this.opts.handleSignals) this.installSignals();
     log.info({ version: this.version, ports: this.ports() }, 'gatehouse serving');
   }
@@ -118,6 +168,8 @@ export class Gateway {
       }
       const replaced = this.gen;
       this.gen = generation;
+      this.health.setClusters(generation.clusters.values());
+      this.healthChanged();
       generation.rateLimits.retire(replaced?.rateLimits);
       this.version = generation.version;
       this.applyProcessSettings(loaded.config);
@@ -160,14 +212,22 @@ export class Gateway {
   private installSignals(): void {
     installLastResortHandlers();
     process.on('SIGHUP', () => void this.reload('SIGHUP'));
-    process.once('SIGTERM', () => void this.drainAndExit('SIGTERM'));
-    process.once('SIGINT', () => void this.drainAndExit('SIGINT'));
+    const onStop = (signal: NodeJS.Signals) => {
+      if (this.draining) {
+        // The second signal: whoever sent it does not want to wait for the drain.
+        log.warn({ signal }, 'second stop signal while draining: exiting now');
+        process.exit(EXIT_INTERRUPTED);
+      }
+      void this.drainAndExit(signal);
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
   }
 
   /**
-   * SIGTERM: readiness turns 503 at once; listeners keep serving for drain.delay (the cloud LB takes
-   * the instance out), then stop accepting, idle connections close, HTTP/2 sessions get GOAWAY, and
-   * in-flight requests get until drain.timeout to finish.
+   * SIGTERM: readiness turns 503 and gRPC health NOT_SERVING at once; listeners keep serving (and
+   * accepting) for drain.delay so the cloud LB takes the instance out, then stop accepting; in-flight
+   * requests and WebSockets get until drain.timeout; exit 0. Calling it again joins the drain under way.
    */
   async drainAndExit(signal: string): Promise<never> {
     const drain = this.gen?.config.drain ?? { delay: 0, timeout: 0 };
@@ -177,16 +237,30 @@ export class Gateway {
     process.exit(0);
   }
 
-  async stop(delayMs = 0, timeoutMs = 0): Promise<void> {
-    this.draining = true;
-    log.info({ delayMs, timeoutMs }, 'draining');
+  /** The drain (see drainAndExit) and then every resource closed; a second call joins the first. */
+  stop(delayMs = 0, timeoutMs = 0): Promise<void> {
+    this.stopping ??= this.drain(delayMs, timeoutMs);
+    return this.stopping;
+  }
+
+  private async drain(delayMs: number, timeoutMs: number): Promise<void> {
+    this.drainingSince = Date.now();
+    this.healthChanged();
+    log.info({ delayMs, timeoutMs }, 'draining: not ready; serving on until the delay is over');
+    // Keep-alive HTTP/1.1 clients are told to reconnect as their next response goes out.
+    this.listeners.beginDrain();
     if (delayMs > 0) await sleep(delayMs);
-    await Promise.race([this.listeners.stopAccepting(), sleep(timeoutMs)]);
     const deadline = Date.now() + timeoutMs;
+    log.info({ inflight: this.listeners.inflight }, 'draining: listeners stop accepting');
+    await Promise.race([this.listeners.stopAccepting(), sleep(timeoutMs)]);
     while (this.listeners.inflight > 0 && Date.now() < deadline) await sleep(50);
+    if (this.listeners.inflight > 0) log.warn({ inflight: this.listeners.inflight }, 'drain timeout: cutting what is still open');
     this.listeners.destroyAll();
     this.watcher.close();
+    if (this.healthRecheck) clearInterval(this.healthRecheck);
     await this.admin?.close();
+    await this.grpcHealth?.close();
+    this.health.close();
     if (this.gen) await Promise.all([...this.gen.clusters.values()].map((c) => c.close()));
     await this.gen?.rateLimits.close();
     this.gen?.authn.close();
@@ -197,6 +271,12 @@ export class Gateway {
 
 /** How long readiness waits for a component's warm-up (a JWKS server, Redis) before going ahead without it. */
 const READINESS_WAIT_MS = 10_000;
+
+/** How often readiness is re-read for the health feed, besides every change it is told of. */
+const HEALTH_RECHECK_MS = 1000;
+
+/** Exit code when a second stop signal cuts a drain short. */
+export const EXIT_INTERRUPTED = 1;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());

@@ -28,6 +28,8 @@ export interface CompiledListener {
   readonly http2: boolean;
   readonly limits: ListenerLimits;
   readonly trust: TrustFn;
+  /** Every connection starts with a PROXY protocol v1/v2 header (read before TLS). */
+  readonly proxyProtocol: boolean;
   /** For a plain listener: the port of the first TLS listener (redirect target). */
   readonly httpsPort: number;
 }

@@ -98,6 +98,11 @@ export class ListenerManager {
     return out;
   }
 
+  /** Drain, first phase: keep serving and accepting; HTTP/1.1 responses close their connection. */
+  beginDrain(): void {
+    for (const r of this.running.values()) r.server.beginDrain();
+  }
+
   async stopAccepting(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.server.stopAccepting()));
   }

@@ -168,13 +168,18 @@ const rows: Row[] = [
   },
   {
     name: 'a key that is not supported yet',
-    mutate: (c) => (c.grpcHealth = { address: '127.0.0.1:9902' }),
-    errors: ['grpcHealth: not supported yet'],
+    mutate: (c) => (c.xds = { server: '127.0.0.1:18000', node: { id: 'g', cluster: 'edge' }, routeConfigs: ['r'] }),
+    errors: ['xds: not supported yet'],
   },
   {
-    name: 'a boolean that is not supported yet when true',
-    mutate: (c) => (c.listeners[0].proxyProtocol = true),
-    errors: ['listeners[0].proxyProtocol: not supported yet'],
+    name: 'grpcHealth: a bad address',
+    mutate: (c) => (c.grpcHealth = { address: 'nowhere' }),
+    errors: ['grpcHealth.address: expected host:port (e.g. 0.0.0.0:8443 or [::1]:8443)'],
+  },
+  {
+    name: 'proxyProtocol: not a boolean',
+    mutate: (c) => (c.listeners[0].proxyProtocol = 'v2'),
+    errors: ['listeners[0].proxyProtocol: expected true or false, got the string "v2"'],
   },
   {
     name: 'a discovery type that is not supported yet',
@@ -304,15 +309,15 @@ const rows: Row[] = [
       c.virtualHosts[0].routes[0].matchh = {};
       c.clusters[0].tracing = true;
       c.tracing = { otlp: { endpoint: 'http://127.0.0.1:4318' } };
-      c.listeners[0].proxyProtocol = true;
+      c.listeners[0].proxyProtocol = 'yes';
     },
     errors: [
       'listeners[0].tls.minVersion: expected one of TLSv1.2, TLSv1.3',
+      'listeners[0].proxyProtocol: expected true or false, got the string "yes"',
       'listeners[0].limits.idleTimeout: invalid duration "forever" (use e.g. 250ms, 10s, 5m, 1h30m)',
       `${R0}.matchh: unknown key`,
       'clusters[0].tracing: unknown key',
       'tracing: not supported yet',
-      'listeners[0].proxyProtocol: not supported yet',
     ],
   },
   {

@@ -148,6 +148,7 @@ xds:
 const BUILT_EXAMPLE = `
 admin:     { address: 127.0.0.1:9901, token: "\${ADMIN_TOKEN}" }
 accessLog: { path: stdout }
+grpcHealth: { address: 127.0.0.1:9902 }
 drain:     { delay: 5s, timeout: 30s }
 listeners:
   - name: public
@@ -157,7 +158,7 @@ listeners:
         - { certFile: ${F.edgeCrt}, keyFile: ${F.edgeKey}, serverNames: ["*.example.com"] }
       minVersion: TLSv1.2
       http2: true
-    proxyProtocol: false
+    proxyProtocol: true
     trustedProxies: { cidrs: ["10.0.0.0/8"] }
     limits: { maxHeaderBytes: 16384, maxBodyBytes: 10485760, headersTimeout: 10s,
               requestTimeout: 60s, idleTimeout: 60s, http2MaxConcurrentStreams: 100,
@@ -205,7 +206,6 @@ describe('good configs', () => {
       ...[
         'xds',
         'tracing',
-        'grpcHealth',
       ].map((p) => `${p}: not supported yet`),
     ]);
   });
@@ -387,7 +387,8 @@ clusters:
     const c = baseConfig();
     c.admin = { address: '[::1]:9901', token: 't' };
     c.accessLog = { path: 'stderr' };
-    c.listeners[0].proxyProtocol = false;
+    c.listeners[0].proxyProtocol = true;
+    c.grpcHealth = { address: '127.0.0.1:9902' };
     c.virtualHosts[0].routes[0].route.websocket = false;
     c.clusters[1].http2 = false;
     c.clusters[1].loadBalancer = { policy: 'round_robin' };

@@ -148,7 +148,8 @@ test('behind a real HAProxy (send-proxy and send-proxy-v2 with TLVs) the client 
     try {
       // The client connects from 127.0.0.2; HAProxy reaches the gateway from 127.0.0.1.
       const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
-        const s = tls.connect({ port: lb.port, host: '127.0.0.1', localAddress: '127.0.0.2', servername: 'localhost', ca: pki.read('ca.crt'), ALPNProtocols: ['http/1.1'] });
+        const raw = net.connect({ port: lb.port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+        const s = tls.connect({ socket: raw, servername: 'localhost', ca: pki.read('ca.crt'), ALPNProtocols: ['http/1.1'] });
         s.once('secureConnect', () => resolve(s));
         s.once('error', reject);
       });

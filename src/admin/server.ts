@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
+import { adminAllowed, pathOf } from './auth.ts';
 import { parseHostPort } from '../upstream/cluster.ts';
 import { redactConfig } from '../config/redact.ts';
 import type { AdminState } from './state.ts';
@@ -14,22 +14,11 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-function isLoopback(addr: string | undefined): boolean {
-  return !!addr && (addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.'));
-}
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  if (!header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice(7));
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
-}
-
 export function buildAdmin(state: AdminState, token: string | undefined): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 });
   app.addHook('onRequest', async (req, reply) => {
-    // The admin token, when set, is required from anywhere but loopback.
-    if (token && !isLoopback(req.socket.remoteAddress) && !tokenMatches(req.headers.authorization, token)) {
+    // The admin token, when set, is required from anywhere but loopback (the probes excepted: auth.ts).
+    if (!adminAllowed(pathOf(req.url), req.socket.remoteAddress, req.headers.authorization, token)) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="gatehouse-admin"').send({ error: 'unauthenticated' });
     }
   });

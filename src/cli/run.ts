@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { Gateway } from '../runtime/gateway.ts';
-import { log } from '../observability/logger.ts';
-import { startRateLimitPrimary } from '../filters/ratelimit/cluster.ts';
+import { runPrimary } from '../runtime/workers/primary.ts';
+import { attachToPrimary } from '../runtime/workers/worker.ts';
 
 // `gatehouse --config FILE [--workers N]` (alias `gatehouse run …`). With --workers N the primary
-// forks N workers that share the listening sockets (node:cluster) and forwards signals to them.
+// (runtime/workers/primary.ts) forks N workers that share the listening sockets (node:cluster); each
+// worker runs this same command and lands in the worker branch below.
 
 export async function runCommand(argv: string[]): Promise<number> {
   let values;
@@ -29,43 +30,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`--workers: expected a whole number from 1, got "${values.workers}"\n`);
     return 2;
   }
-  if (workers > 1 && cluster.isPrimary) return runPrimary(workers);
+  if (workers > 1 && cluster.isPrimary) return runPrimary(values.config, workers);
 
-  const gateway = new Gateway({ configFile: values.config, handleSignals: true });
+  const gateway = new Gateway({ configFile: values.config, handleSignals: true, worker: cluster.isWorker });
+  if (cluster.isWorker) attachToPrimary(gateway);
   try {
     await gateway.start();
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
+    if (cluster.isWorker) process.exit(1); // the IPC channel would keep a failed worker alive
     return 1;
   }
   return new Promise<number>(() => undefined); // serves until a signal drains and exits
-}
-
-function runPrimary(workers: number): Promise<number> {
-  let stopping = false;
-  startRateLimitPrimary(); // memory-store limits count here, once for all workers
-  for (let i = 0; i < workers; i++) cluster.fork();
-  cluster.on('exit', (worker, code) => {
-    if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-      return;
-    }
-    if (code === 1 && worker.exitedAfterDisconnect === false) {
-      log.error({ code }, 'worker failed to start; stopping');
-      stopping = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
-      process.exitCode = 1;
-      return;
-    }
-    log.warn({ pid: worker.process.pid, code }, 'worker exited; starting another');
-    cluster.fork();
-  });
-  const forward = (sig: NodeJS.Signals) => () => {
-    if (sig !== 'SIGHUP') stopping = true;
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(sig);
-  };
-  process.on('SIGTERM', forward('SIGTERM'));
-  process.on('SIGINT', forward('SIGINT'));
-  process.on('SIGHUP', forward('SIGHUP'));
-  return new Promise<number>(() => undefined);
 }

@@ -46,7 +46,7 @@ export async function spawnGateway(configFile: string, adminPort: number, args: 
 
 /** A sample's value from admin /metrics; `series` is a name, or a name with its labels as printed. */
 export async function metric(adminPort: number, series: string): Promise<number | null> {
-  // A new connection each time (no keep-alive): under --workers, successive scrapes reach each worker.
+  // A new connection each time (no keep-alive). Under --workers the primary answers, for the whole group.
   const text = await new Promise<string>((resolve, reject) => {
     http
       .get({ host: '127.0.0.1', port: adminPort, path: '/metrics', agent: false }, (res) => {

@@ -16,7 +16,6 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-fund --no-audit && npm cache clean --force
 COPY --from=build /app/dist ./dist
-COPY bin ./bin
 COPY config ./config
 # The image's own user; mount certs/ (and your config) readable by it.
 USER node
@@ -24,6 +23,8 @@ EXPOSE 8443 9901 9902
 # /readyz is 200 only with a loaded config and not draining (see README "Health and lifecycle").
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9901/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# exec form: the gateway is PID 1's direct child-less process, so SIGTERM reaches it and drains it.
-ENTRYPOINT ["node", "bin/gatehouse.js"]
+# Exec form, compiled JS, no npm/npx or shell in between: the gateway itself is PID 1, so SIGTERM
+# reaches it and drains it (test/deploy/dockerfile.test.ts runs exactly this command line).
+# Kubernetes: deploy/kubernetes/ passes its own --config as args.
+ENTRYPOINT ["node", "dist/main.js"]
 CMD ["--config", "config/gateway.yaml"]

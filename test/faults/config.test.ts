@@ -53,7 +53,7 @@ async function mtlsUpstream(certFile: string, keyFile: string): Promise<{ server
     server,
     address: `127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`,
     // new handshakes get the current files (as a server reloading its certificate would)
-    rotate: () => server.setSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile), ca: pki.read('ca.crt'), requestCert: true, rejectUnauthorized: true }),
+    rotate: () => server.setSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile), ca: pki.read('ca.crt') }),
   };
 }
 

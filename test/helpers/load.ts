@@ -31,6 +31,30 @@ export interface LoadReport {
   byStatus: Record<string, number>;
   /** Up to 20 samples of failures: status and body, or the error message. */
   failures: string[];
+  /** Latency of answered requests, ms (from a histogram with 2 % resolution). */
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** Latencies in log-spaced buckets (2 % wide) from 10 µs to ~30 s: bounded memory for a long soak. */
+class LatencyHistogram {
+  private readonly counts = new Float64Array(760);
+  private n = 0;
+  add(ms: number): void {
+    const i = ms <= 0.01 ? 0 : Math.min(this.counts.length - 1, Math.ceil(Math.log(ms / 0.01) / Math.log(1.02)));
+    this.counts[i]!++;
+    this.n++;
+  }
+  percentile(p: number): number | null {
+    if (this.n === 0) return null;
+    let seen = 0;
+    const want = p * this.n;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!;
+      if (seen >= want) return 0.01 * Math.pow(1.02, i);
+    }
+    return null;
+  }
 }
 
 export interface LoadRun {
@@ -50,7 +74,8 @@ export function startLoad(o: LoadOptions): LoadRun {
     ? new UndiciAgent({ allowH2: true, connect: { ...connect, ALPNProtocols: ['h2'] } as never })
     : new Pool(origin, { connections: o.concurrency ?? 4, connect });
   const isOk = o.ok ?? ((s: number) => s >= 200 && s < 300);
-  const r: LoadReport = { sent: 0, ok: 0, failed: 0, byStatus: {}, failures: [] };
+  const r: LoadReport = { sent: 0, ok: 0, failed: 0, byStatus: {}, failures: [], p50Ms: null, p99Ms: null };
+  const latency = new LatencyHistogram();
   let answered = 0;
   let stopped = false;
   const waiters: Array<{ at: number; resolve: () => void }> = [];
@@ -76,6 +101,7 @@ export function startLoad(o: LoadOptions): LoadRun {
       const n = r.sent++;
       const path = typeof o.path === 'function' ? o.path(n) : (o.path ?? '/');
       const headers = typeof o.headers === 'function' ? o.headers(n) : (o.headers ?? {});
+      const t0 = performance.now();
       try {
         const res = await client.request({
           origin,
@@ -87,6 +113,7 @@ export function startLoad(o: LoadOptions): LoadRun {
           bodyTimeout: 30_000,
         });
         const text = await res.body.text();
+        latency.add(performance.now() - t0);
         const good = isOk(res.statusCode);
         done(String(res.statusCode), good, good ? null : `${res.statusCode} ${text.slice(0, 200)}`);
       } catch (err) {
@@ -97,9 +124,10 @@ export function startLoad(o: LoadOptions): LoadRun {
   }
 
   const loops = Array.from({ length: o.concurrency ?? 4 }, () => loop());
+  const snapshot = (): LoadReport => ({ ...r, byStatus: { ...r.byStatus }, failures: [...r.failures], p50Ms: latency.percentile(0.5), p99Ms: latency.percentile(0.99) });
 
   return {
-    report: () => ({ ...r, byStatus: { ...r.byStatus }, failures: [...r.failures] }),
+    report: snapshot,
     waitForMore(n, maxMs = 30_000) {
       return new Promise<void>((resolve, reject) => {
         const w = { at: answered + n, resolve: () => (clearTimeout(timer), resolve()) };
@@ -115,7 +143,7 @@ export function startLoad(o: LoadOptions): LoadRun {
       stopped = true;
       await Promise.all(loops);
       await client.close();
-      return { ...r, byStatus: { ...r.byStatus }, failures: [...r.failures] };
+      return snapshot();
     },
   };
 }

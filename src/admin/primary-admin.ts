@@ -35,6 +35,7 @@ export async function startPrimaryAdmin(
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
+  server.maxConnections = 1024;
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = pathOf(req.url);

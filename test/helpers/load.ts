@@ -1,141 +1,149 @@
-import https from 'node:https';
-import http2, { type ClientHttp2Session } from 'node:http2';
+import { Agent as UndiciAgent, Pool } from 'undici';
 import type { TestPki } from './pki.ts';
 
-// A bounded load generator for drain tests: a few HTTP/1.1 loops (keep-alive agents, one connection
-// each) and HTTP/2 loops (one session each, replaced when it is closed or sent GOAWAY), each sending
-// one request after another until stopped or `maxRequests` have been sent in all.
-//
-// It behaves like a correct client, no more: an HTTP/1.1 `connection: close` is honoured (the agent
-// opens a new connection), and an HTTP/2 request the server never processed — refused because the
-// session got GOAWAY before the stream was sent (REFUSED_STREAM, ERR_HTTP2_GOAWAY_SESSION) — is sent
-// again on a new session, as RFC 9113 §8.7 allows and browsers, curl and gRPC do. Anything else that
-// is not a 200 is a failure, with its reason.
+// A bounded load generator for fault and lifecycle tests: `concurrency` loops, each sending one
+// request after the other to the gateway (HTTP/1.1 keep-alive or HTTP/2, real TLS verified against the
+// test CA), until stop(). It counts every answer by status and keeps samples of what went wrong, so a
+// test asserts what the clients saw ("no request failed while the upstream was killed"). No timing is
+// asserted: the loops only pace themselves (`pauseMs`) so two cores stay usable.
 
-export interface LoadResult {
+export interface LoadOptions {
+  port: number;
+  pki: TestPki;
+  /** A path, or a function of the request number (spread requests over routes). */
+  path?: string | ((n: number) => string);
+  method?: string;
+  headers?: Record<string, string> | ((n: number) => Record<string, string>);
+  body?: string;
+  protocol?: 'h1' | 'h2';
+  concurrency?: number;
+  /** Pause between two requests of one loop (default 2 ms). */
+  pauseMs?: number;
+  /** Statuses that count as success (default: 2xx). */
+  ok?: (status: number) => boolean;
+}
+
+export interface LoadReport {
   sent: number;
   ok: number;
+  /** Answers that were not `ok`, plus transport errors. */
+  failed: number;
+  byStatus: Record<string, number>;
+  /** Up to 20 samples of failures: status and body, or the error message. */
   failures: string[];
-  /** HTTP/2 requests refused unprocessed by a GOAWAY and sent again (not failures). */
-  resent: number;
-  /** Responses that carried `connection: close` (HTTP/1.1). */
-  closeHeaders: number;
+  /** Latency of answered requests, ms (from a histogram with 2 % resolution). */
+  p50Ms: number | null;
+  p99Ms: number | null;
 }
 
-export interface Load {
-  /** Requests answered so far (any outcome). */
-  readonly completed: number;
-  stop(): Promise<LoadResult>;
+/** Latencies in log-spaced buckets (2 % wide) from 10 µs to ~30 s: bounded memory for a long soak. */
+class LatencyHistogram {
+  private readonly counts = new Float64Array(760);
+  private n = 0;
+  add(ms: number): void {
+    const i = ms <= 0.01 ? 0 : Math.min(this.counts.length - 1, Math.ceil(Math.log(ms / 0.01) / Math.log(1.02)));
+    this.counts[i]!++;
+    this.n++;
+  }
+  percentile(p: number): number | null {
+    if (this.n === 0) return null;
+    let seen = 0;
+    const want = p * this.n;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!;
+      if (seen >= want) return 0.01 * Math.pow(1.02, i);
+    }
+    return null;
+  }
 }
 
-const UNPROCESSED = new Set(['ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION', 'REFUSED_STREAM']);
+export interface LoadRun {
+  /** The counts so far (a copy). */
+  report(): LoadReport;
+  /** Resolves when `n` more requests were answered (successfully or not) after this call. */
+  waitForMore(n: number, maxMs?: number): Promise<void>;
+  /** Stops every loop after its request in flight and closes the client. */
+  stop(): Promise<LoadReport>;
+}
 
-export function startLoad(o: { pki: TestPki; port: number; path: string; h1: number; h2: number; maxRequests: number }): Load {
-  const ca = o.pki.read('ca.crt');
-  const result: LoadResult = { sent: 0, ok: 0, failures: [], resent: 0, closeHeaders: 0 };
-  let completed = 0;
-  let running = true;
-  const take = () => running && result.sent < o.maxRequests && (result.sent++, true);
+export function startLoad(o: LoadOptions): LoadRun {
+  const origin = `https://127.0.0.1:${o.port}`;
+  const connect = { ca: o.pki.read('ca.crt'), servername: 'localhost', rejectUnauthorized: true };
+  const h2 = o.protocol === 'h2';
+  const client = h2
+    ? new UndiciAgent({ allowH2: true, connect: { ...connect, ALPNProtocols: ['h2'] } as never })
+    : new Pool(origin, { connections: o.concurrency ?? 4, connect });
+  const isOk = o.ok ?? ((s: number) => s >= 200 && s < 300);
+  const r: LoadReport = { sent: 0, ok: 0, failed: 0, byStatus: {}, failures: [], p50Ms: null, p99Ms: null };
+  const latency = new LatencyHistogram();
+  let answered = 0;
+  let stopped = false;
+  const waiters: Array<{ at: number; resolve: () => void }> = [];
 
-  async function h1Loop(): Promise<void> {
-    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      while (take()) {
-        try {
-          const r = await h1Request(agent);
-          if (r.close) result.closeHeaders++;
-          if (r.status === 200) result.ok++;
-          else result.failures.push(`h1 status ${r.status}`);
-        } catch (err) {
-          result.failures.push(`h1 ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        }
-        completed++;
+  function done(status: string, good: boolean, detail: string | null): void {
+    answered++;
+    r.byStatus[status] = (r.byStatus[status] ?? 0) + 1;
+    if (good) r.ok++;
+    else {
+      r.failed++;
+      if (r.failures.length < 20 && detail !== null) r.failures.push(detail);
+    }
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (answered >= waiters[i]!.at) {
+        waiters[i]!.resolve();
+        waiters.splice(i, 1);
       }
-    } finally {
-      agent.destroy();
     }
   }
 
-  function h1Request(agent: https.Agent): Promise<{ status: number; close: boolean }> {
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        { host: '127.0.0.1', port: o.port, path: o.path, servername: 'localhost', ca, agent, headers: { host: 'localhost' } },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, close: res.headers.connection === 'close' }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
-  async function h2Loop(): Promise<void> {
-    let session: ClientHttp2Session | null = null;
-    const fresh = (): ClientHttp2Session => {
-      const s = http2.connect(`https://localhost:${o.port}`, { ca, servername: 'localhost' });
-      s.on('error', () => undefined);
-      const drop = () => {
-        if (session === s) session = null;
-      };
-      s.on('goaway', drop);
-      s.on('close', drop);
-      return s;
-    };
-    try {
-      while (take()) {
-        for (let attempt = 0; ; attempt++) {
-          session ??= fresh();
-          try {
-            const status = await h2Request(session);
-            if (status === 200) result.ok++;
-            else result.failures.push(`h2 status ${status}`);
-            break;
-          } catch (err) {
-            const e = err as NodeJS.ErrnoException & { rstCode?: number };
-            const refused = UNPROCESSED.has(e.code ?? '') || /REFUSED_STREAM/.test(e.message);
-            if (refused && attempt < 3) {
-              result.resent++;
-              if (session && (session.closed || session.destroyed)) session = null;
-              continue;
-            }
-            result.failures.push(`h2 ${e.code ?? e.message}`);
-            break;
-          }
-        }
-        completed++;
+  async function loop(): Promise<void> {
+    while (!stopped) {
+      const n = r.sent++;
+      const path = typeof o.path === 'function' ? o.path(n) : (o.path ?? '/');
+      const headers = typeof o.headers === 'function' ? o.headers(n) : (o.headers ?? {});
+      const t0 = performance.now();
+      try {
+        const res = await client.request({
+          origin,
+          path,
+          method: (o.method ?? 'GET') as 'GET',
+          headers: { host: `localhost:${o.port}`, ...headers },
+          body: o.body,
+          headersTimeout: 30_000,
+          bodyTimeout: 30_000,
+        });
+        const text = await res.body.text();
+        latency.add(performance.now() - t0);
+        const good = isOk(res.statusCode);
+        done(String(res.statusCode), good, good ? null : `${res.statusCode} ${text.slice(0, 200)}`);
+      } catch (err) {
+        done('error', false, `error ${(err as Error & { code?: string }).code ?? ''} ${(err as Error).message}`);
       }
-    } finally {
-      (session as ClientHttp2Session | null)?.close();
+      if (o.pauseMs !== 0) await new Promise((res) => setTimeout(res, o.pauseMs ?? 2));
     }
   }
 
-  function h2Request(session: ClientHttp2Session): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const stream = session.request({ ':path': o.path }); // throws ERR_HTTP2_GOAWAY_SESSION once closed
-      let status = 0;
-      stream.on('response', (h) => (status = Number(h[':status'])));
-      stream.resume();
-      stream.on('end', () => resolve(status));
-      stream.on('error', reject);
-      stream.on('close', () => {
-        const code = stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? 'REFUSED_STREAM' : `rst ${stream.rstCode}`;
-        if (status === 0) reject(Object.assign(new Error(`stream closed before a response (${code})`), { code }));
-      });
-    });
-  }
+  const loops = Array.from({ length: o.concurrency ?? 4 }, () => loop());
+  const snapshot = (): LoadReport => ({ ...r, byStatus: { ...r.byStatus }, failures: [...r.failures], p50Ms: latency.percentile(0.5), p99Ms: latency.percentile(0.99) });
 
-  const loops = [...Array.from({ length: o.h1 }, h1Loop), ...Array.from({ length: o.h2 }, h2Loop)];
-  const done = Promise.all(loops);
   return {
-    get completed() {
-      return completed;
+    report: snapshot,
+    waitForMore(n, maxMs = 30_000) {
+      return new Promise<void>((resolve, reject) => {
+        const w = { at: answered + n, resolve: () => (clearTimeout(timer), resolve()) };
+        const timer = setTimeout(() => {
+          const i = waiters.indexOf(w);
+          if (i !== -1) waiters.splice(i, 1);
+          reject(new Error(`load: ${n} more answers did not arrive within ${maxMs} ms (${JSON.stringify(r.byStatus)})`));
+        }, maxMs);
+        waiters.push(w);
+      });
     },
     async stop() {
-      running = false;
-      await done;
-      return result;
+      stopped = true;
+      await Promise.all(loops);
+      await client.close();
+      return snapshot();
     },
   };
 }

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { gatewayPreamble } from '../helpers/gateway.ts';
-import { spawnGateway, writeConfig, type GatewayProcess } from '../helpers/process.ts';
+import { runCli, spawnGateway, writeConfig, type GatewayProcess } from '../helpers/process.ts';
 import { eventually, freePort } from '../helpers/net.ts';
 import { h1 } from '../helpers/clients.ts';
 import { keepAliveRequest } from '../helpers/traffic.ts';
@@ -192,4 +192,12 @@ test('--workers 2: a second SIGTERM kills the workers and exits non-zero at once
   } finally {
     if (gw.child.exitCode === null) await gw.kill('SIGKILL');
   }
+});
+
+test('--workers 2 with an invalid config exits 1 with its errors, before forking', async () => {
+  const cfg = await writeConfig(config(await freePort()).replace('connectTimeout: 1s', 'connectTimeout: soon'));
+  const r = await runCli(['--config', cfg.file, '--workers', '2']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^clusters\[0\]\.connectTimeout: invalid duration "soon"/m);
+  assert.doesNotMatch(r.stderr, /workers starting/);
 });

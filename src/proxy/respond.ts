@@ -74,10 +74,19 @@ export function sendRejection(ex: Exchange, r: Rejection): void {
   }
   const headers: MutableHeaders = { ...own.headers };
   addFilterResponseHeaders(ex, headers);
-  headers['content-length'] = own.body.length;
+  // No body where HTTP forbids one (HEAD, 204, 304).
+  const bodyless = ex.req.method === 'HEAD' || own.status === 204 || own.status === 304;
+  if (own.status !== 204) headers['content-length'] = bodyless ? 0 : own.body.length;
+  else delete headers['content-length'];
   headers['x-request-id'] = ex.requestId;
-  ex.res.writeHead(own.status, headers as Record<string, string | string[] | number>);
-  ex.res.end(ex.req.method === 'HEAD' ? undefined : own.body);
+  try {
+    ex.res.writeHead(own.status, headers as Record<string, string | string[] | number>);
+  } catch {
+    // A header node refuses to send (on HTTP/2, say): the filter's answer cannot be relayed.
+    sendError(ex, r.error);
+    return;
+  }
+  ex.res.end(bodyless ? undefined : own.body);
 }
 
 export function sendDirect(ex: Exchange, status: number, body: Buffer, contentType: string): void {

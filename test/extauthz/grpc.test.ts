@@ -59,6 +59,10 @@ authn:
       jwks: { keys: [${JSON.stringify(key.jwk)}] }
       claimsToHeaders: { sub: x-auth-sub }
       forwardToken: false
+rateLimit:
+  policies:
+    - { name: per-ip, key: clientIp, limit: 1000000, window: 1s }
+    - { name: per-user, key: "claim:sub", limit: 1000000, window: 1s }
 virtualHosts:
   - name: main
     domains: ["*"]
@@ -68,6 +72,8 @@ virtualHosts:
       - name: claims
         match: { prefix: /claims }
         authn: { providers: [idp] }
+        authz: { allow: [{ claims: { sub: alice } }] }
+        rateLimits: [per-ip, per-user]
         route: { cluster: backend }
       - name: body
         match: { prefix: /body }
@@ -144,6 +150,11 @@ test('the CheckRequest carries source, destination, request (id, method, path wi
   assert.equal(authz.calls[before2].attributes.request.http.headers['x-h2'], 'yes');
 });
 
+test('the check sits after authn and authz, before the claim-keyed rate limits', () => {
+  const route = gw.gw.current!.hosts.lookup('localhost')!.routes.find((r) => r.name === 'claims')!;
+  assert.deepEqual(route.filters!.map((f) => f.name), ['ratelimit', 'authn', 'authz', 'ext-authz', 'ratelimit']);
+});
+
 test('verified claims arrive as context extensions; the stripped edge token is not sent, claim headers are', async () => {
   const token = await sign(key, { sub: 'alice', groups: ['a', 'b'], level: 3 });
   const before = authz.calls.length;
@@ -217,6 +228,13 @@ test('denied: the service status, headers and body reach the client, nothing rea
     assert.equal(r.headers['content-type'], 'text/plain');
     assert.equal(r.headers['x-request-id'], 'mine-1');
     assert.equal(r.body, 'partner key required\n');
+  }
+  // A status that carries no body: the service's body is dropped, nothing breaks on either protocol.
+  answers.set('/denied-204', () => ({ status: { code: 7 }, denied_response: { status: { code: 'NoContent' }, body: 'dropped' } }));
+  for (const client of [h1, h2]) {
+    const r = await client(pki, gw.httpsPort, '/denied-204');
+    assert.equal(r.status, 204);
+    assert.equal(r.body, '');
   }
   const plain = await h1(pki, gw.httpsPort, '/denied-plain');
   assert.equal(plain.status, 403);

@@ -1,0 +1,83 @@
+import proxyaddr from 'proxy-addr';
+import { Errors } from "../../errors.js";
+import { compileClaimPath } from "../authn/claims.js";
+import { compileHeaderTest } from "../../router/match.js";
+const DENIED = Object.freeze({ error: Errors.forbidden });
+function claimCondition(name, want) {
+    const get = compileClaimPath(name);
+    const values = new Set(Array.isArray(want) ? want : [want]);
+    const one = (v) => typeof v === 'string' ? values.has(v) : (typeof v === 'number' || typeof v === 'boolean') && values.has(String(v));
+    return (ex) => {
+        const claims = ex.claims;
+        if (claims === null)
+            return false;
+        const v = get(claims);
+        if (Array.isArray(v)) {
+            for (let i = 0; i < v.length; i++)
+                if (one(v[i]))
+                    return true;
+            return false;
+        }
+        return one(v);
+    };
+}
+export function compileRule(r) {
+    const conds = [];
+    for (const [name, want] of Object.entries(r.claims ?? {}))
+        conds.push(claimCondition(name, want));
+    if (r.methods) {
+        const methods = new Set(r.methods);
+        conds.push((ex) => methods.has(ex.req.method ?? 'GET'));
+    }
+    if (r.paths) {
+        const prefixes = [...r.paths];
+        conds.push((ex) => {
+            for (let i = 0; i < prefixes.length; i++)
+                if (ex.path.startsWith(prefixes[i]))
+                    return true;
+            return false;
+        });
+    }
+    if (r.sourceCidrs) {
+        const inRange = proxyaddr.compile([...r.sourceCidrs]);
+        conds.push((ex) => ex.clientIp !== '' && inRange(ex.clientIp, 0));
+    }
+    for (const h of r.headers ?? []) {
+        const m = compileHeaderTest(h);
+        conds.push((ex) => m(ex.req.headers));
+    }
+    // A rule with no condition matches every request (`deny: [{}]` denies all).
+    return (ex) => {
+        for (let i = 0; i < conds.length; i++)
+            if (!conds[i](ex))
+                return false;
+        return true;
+    };
+}
+export class AuthzFilter {
+    name = 'authz';
+    allow;
+    deny;
+    constructor(cfg) {
+        this.deny = (cfg.deny ?? []).map(compileRule);
+        this.allow = cfg.allow ? cfg.allow.map(compileRule) : null;
+    }
+    onRequest(ex) {
+        for (let i = 0; i < this.deny.length; i++)
+            if (this.deny[i](ex))
+                return DENIED;
+        const allow = this.allow;
+        if (allow === null)
+            return undefined;
+        for (let i = 0; i < allow.length; i++)
+            if (allow[i](ex))
+                return undefined;
+        return DENIED;
+    }
+}
+/** null when the config allows everything (no rules at all). */
+export function compileAuthz(cfg) {
+    if (!cfg || (cfg.allow === undefined && (cfg.deny === undefined || cfg.deny.length === 0)))
+        return null;
+    return new AuthzFilter(cfg);
+}

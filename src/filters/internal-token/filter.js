@@ -1,0 +1,24 @@
+// Adds the internal token header (`Bearer <jwt>`) for an authenticated request. Placed after authz,
+// so denied requests cost no signature. The client's own copy of the header is removed by the
+// authn filter or the identity-header guard that every route carries when tokens are configured.
+export class InternalTokenFilter {
+    minter;
+    name = 'internal-token';
+    constructor(minter) {
+        this.minter = minter;
+    }
+    onRequest(ex) {
+        const claims = ex.claims;
+        if (claims === null)
+            return undefined; // anonymous: no edge identity, no token
+        const v = this.minter.tokenFor(claims);
+        if (typeof v === 'string') {
+            (ex.upstreamHeadersAdd ??= []).push(this.minter.header, v);
+            return undefined;
+        }
+        return v.then((value) => {
+            (ex.upstreamHeadersAdd ??= []).push(this.minter.header, value);
+            return undefined;
+        });
+    }
+}

@@ -1,0 +1,85 @@
+import { hash32 } from "../util/hash.js";
+import { upperBound } from "../util/cumulative.js";
+// Choosing the route's cluster: one cluster, or a weighted split. Weights become a cumulative table
+// (a weight of 0 adds nothing, so it is never picked) searched in O(log n). With `stickyOn`, the
+// key (cookie, header, claim or client address) is hashed with 32-bit MurmurHash3 (src/util/hash.ts) into the weight space,
+// so one user always lands on the same cluster while the population follows the weights; a request
+// without the key gets a random pick by weight. Because the table is cumulative in config order,
+// moving weight from the first cluster to the second only moves users in that direction.
+export class SingleCluster {
+    cluster;
+    clusters;
+    constructor(cluster) {
+        this.cluster = cluster;
+        this.clusters = [cluster];
+    }
+    choose() {
+        return this.cluster;
+    }
+}
+/** The value of cookie `name` in a Cookie header, or undefined. */
+export function cookieValue(header, name) {
+    if (header === undefined)
+        return undefined;
+    const h = Array.isArray(header) ? header.join('; ') : header;
+    let at = 0;
+    while (at < h.length) {
+        let end = h.indexOf(';', at);
+        if (end === -1)
+            end = h.length;
+        const eq = h.indexOf('=', at);
+        if (eq !== -1 && eq < end && h.slice(at, eq).trim() === name) {
+            const v = h.slice(eq + 1, end).trim();
+            return v === '' ? undefined : v;
+        }
+        at = end + 1;
+    }
+    return undefined;
+}
+export function compileStickyKey(s) {
+    if (s.cookie !== undefined) {
+        const name = s.cookie;
+        return (src) => cookieValue(src.req.headers.cookie, name);
+    }
+    if (s.header !== undefined) {
+        const name = s.header.toLowerCase();
+        return (src) => {
+            const v = src.req.headers[name];
+            const one = Array.isArray(v) ? v[0] : v;
+            return one === '' ? undefined : one;
+        };
+    }
+    if (s.claim !== undefined) {
+        const name = s.claim;
+        return (src) => {
+            const v = src.claims?.[name];
+            return typeof v === 'string' ? (v === '' ? undefined : v) : typeof v === 'number' ? String(v) : undefined;
+        };
+    }
+    return (src) => src.clientIp || undefined;
+}
+export class WeightedSplit {
+    sticky;
+    clusters;
+    cumulative;
+    total;
+    constructor(entries, sticky) {
+        this.sticky = sticky;
+        this.clusters = entries.map((e) => e.cluster);
+        this.cumulative = new Uint32Array(entries.length);
+        let sum = 0;
+        entries.forEach((e, i) => (this.cumulative[i] = sum += e.weight));
+        this.total = sum;
+    }
+    /** The cluster owning point `x` of [0, total): the first whose cumulative weight exceeds x. */
+    at(x) {
+        return this.clusters[upperBound(this.cumulative, x)];
+    }
+    /** Sticky point for a key, or a random one without a key. */
+    point(key) {
+        return key === undefined ? Math.floor(Math.random() * this.total) : hash32(key) % this.total;
+    }
+    choose(src) {
+        return this.at(this.point(this.sticky === null ? undefined : this.sticky(src)));
+    }
+}

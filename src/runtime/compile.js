@@ -1,0 +1,227 @@
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { buildSniTable } from "../listener/sni.js";
+import { compileTrust } from "../listener/client-address.js";
+import { HostTable } from "../router/host-table.js";
+import { compileVirtualHost } from "../router/compile.js";
+import { RateLimits } from "../filters/ratelimit/runtime.js";
+import { Cluster, parseHostPort } from "../upstream/cluster.js";
+import { balancers, HASH_POLICIES } from "../upstream/balancers/index.js";
+import { loadOriginationTls } from "../upstream/tls-origination.js";
+import { compileHashKey } from "../upstream/hash-key.js";
+import { endpointConnector } from "../upstream/endpoint.js";
+import { buildDiscovery, DNS_KINDS } from "../upstream/discovery/index.js";
+import { createResolver } from "../upstream/discovery/resolver.js";
+import { ActiveHealthChecker } from "../health/active-check.js";
+import { log } from "../observability/logger.js";
+import { compileAuthn } from "../filters/authn/runtime.js";
+// compile(snapshot, previous): builds every runtime object once — TLS contexts, SNI tables, route
+// tables, clusters with their pools and balancers. Clusters whose config and TLS material did not
+// change are taken over from the previous generation so their connections and state survive.
+// Anything that cannot be built (a key that does not match its certificate, say) fails the whole
+// compile with `path: message` errors, and the previous generation keeps serving.
+export class CompileError extends Error {
+    errors;
+    constructor(errors) {
+        super(errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
+        this.errors = errors;
+    }
+}
+const DEFAULT_ROUTE_TIMEOUT_MS = 15_000; // Envoy's default route timeout
+async function compileListener(cfg, index, httpsPort, errors) {
+    const addr = parseHostPort(cfg.address);
+    if (!addr) {
+        errors.push({ path: `listeners[${index}].address`, message: 'expected host:port' });
+        return null;
+    }
+    let sni = null;
+    if (cfg.tls) {
+        const material = [];
+        for (const [i, c] of cfg.tls.certificates.entries()) {
+            try {
+                const [cert, key] = await Promise.all([readFile(c.certFile), readFile(c.keyFile)]);
+                material.push({ cert, key, serverNames: c.serverNames ?? [] });
+            }
+            catch (err) {
+                errors.push({ path: `listeners[${index}].tls.certificates[${i}]`, message: `cannot read: ${err.message}` });
+            }
+        }
+        if (material.length !== cfg.tls.certificates.length)
+            return null;
+        try {
+            sni = buildSniTable(material, cfg.tls.minVersion);
+        }
+        catch (err) {
+            errors.push({ path: `listeners[${index}].tls.certificates`, message: `invalid certificate or key: ${err.message}` });
+            return null;
+        }
+    }
+    const l = cfg.limits;
+    return {
+        name: cfg.name,
+        host: addr.host,
+        port: addr.port,
+        sni,
+        http2: cfg.tls?.http2 ?? true,
+        limits: {
+            maxHeaderBytes: l.maxHeaderBytes,
+            maxBodyBytes: l.maxBodyBytes,
+            headersTimeoutMs: l.headersTimeout,
+            requestTimeoutMs: l.requestTimeout,
+            idleTimeoutMs: l.idleTimeout,
+            http2MaxConcurrentStreams: l.http2MaxConcurrentStreams,
+            maxConnections: l.maxConnections,
+        },
+        trust: compileTrust(cfg.trustedProxies?.cidrs),
+        httpsPort,
+    };
+}
+/** How long a compile waits for a cluster's first DNS answer before going on with it empty. */
+const FIRST_RESOLUTION_WAIT_MS = 5_000;
+async function compileCluster(cfg, index, previous, dns, errors) {
+    let tls = null;
+    if (cfg.tls) {
+        try {
+            tls = await loadOriginationTls(cfg.tls);
+        }
+        catch (err) {
+            errors.push({ path: `clusters[${index}].tls`, message: `cannot read: ${err.message}` });
+            return null;
+        }
+    }
+    const fingerprint = createHash('sha256')
+        .update(JSON.stringify(cfg))
+        .update(tls?.fingerprint ?? 'plain')
+        // A DNS-discovered cluster also depends on the resolver it asks.
+        .update(DNS_KINDS.has(cfg.discovery.type) ? JSON.stringify(dns.servers ?? null) : '')
+        .digest('hex');
+    const reusable = previous?.get(cfg.name);
+    if (reusable && reusable.fingerprint === fingerprint)
+        return reusable;
+    const policy = cfg.loadBalancer?.policy ?? 'round_robin';
+    const factory = balancers.get(policy);
+    if (!factory) {
+        errors.push({ path: `clusters[${index}].loadBalancer.policy`, message: 'unknown policy' });
+        return null;
+    }
+    const pool = {
+        tls: tls?.options ?? null,
+        connectTimeoutMs: cfg.connectTimeout,
+        maxConnections: null,
+        http2: cfg.http2,
+        ...(cfg.tls?.serverName ? { serverName: cfg.tls.serverName } : {}),
+    };
+    const cluster = new Cluster(cfg.name, fingerprint, {
+        balancer: factory(),
+        policy,
+        discovery: cfg.discovery.type,
+        pool,
+        hashKey: HASH_POLICIES.has(policy) ? compileHashKey(cfg.loadBalancer?.hashOn) : null,
+        circuitBreakers: cfg.circuitBreakers,
+        ...(cfg.outlierDetection ? { outlierDetection: cfg.outlierDetection } : {}),
+    });
+    if (cfg.healthCheck) {
+        const hc = cfg.healthCheck;
+        const connect = hc.grpc ? endpointConnector({ ...pool, http2: true }) : undefined;
+        cluster.attach(new ActiveHealthChecker(hc, cluster, connect));
+    }
+    const built = buildDiscovery(cfg.discovery, {
+        resolver: DNS_KINDS.has(cfg.discovery.type) ? dns.resolver() : NO_RESOLVER,
+        onFailure: (err, inARow) => {
+            cluster.metrics.dnsFailures.inc();
+            // Log the start of an outage, not every retry of it (the metric counts them all).
+            if (inARow === 1)
+                log.warn({ cluster: cfg.name, err: err?.message }, 'discovery failed; keeping the last good endpoints');
+        },
+    });
+    if (!built.ok) {
+        errors.push({ path: `clusters[${index}].discovery.${built.path}`, message: built.message });
+        return cluster;
+    }
+    cluster.attach(built.discovery);
+    // Wait for the first answer (bounded): a new DNS cluster should not start by answering 503.
+    let timer;
+    await Promise.race([
+        built.discovery.start((addrs) => cluster.setEndpoints(addrs)),
+        new Promise((r) => {
+            timer = setTimeout(r, FIRST_RESOLUTION_WAIT_MS);
+            timer.unref();
+        }),
+    ]);
+    clearTimeout(timer);
+    return cluster;
+}
+const NO_RESOLVER = {
+    addresses: () => Promise.reject(new Error('no resolver')),
+    srv: () => Promise.reject(new Error('no resolver')),
+};
+export async function compile(config, configFile, version, previous) {
+    const errors = [];
+    const clusters = new Map();
+    let resolver = null; // one per compile, shared by its DNS clusters
+    const dns = { servers: config.dns?.servers, resolver: () => (resolver ??= createResolver(config.dns?.servers)) };
+    const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, errors)));
+    for (const c of built)
+        if (c)
+            clusters.set(c.name, c);
+    const firstTls = config.listeners.find((l) => l.tls);
+    const httpsPort = firstTls ? (parseHostPort(firstTls.address)?.port ?? 443) : 443;
+    const listeners = new Map();
+    const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors)));
+    for (const l of compiled)
+        if (l)
+            listeners.set(l.name, l);
+    const rateLimits = await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
+    const authn = await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
+    const hosts = new HostTable();
+    for (const [i, vh] of config.virtualHosts.entries()) {
+        const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits });
+        for (const d of vh.domains)
+            hosts.add(d, compiledHost);
+    }
+    if (errors.length > 0) {
+        // Close what this failed compile created; never touch what it borrowed from `previous`.
+        for (const c of clusters.values())
+            if (previous?.clusters.get(c.name) !== c)
+                void c.close();
+        rateLimits.discard(previous?.rateLimits);
+        for (const r of authn.created)
+            r.close();
+        throw new CompileError(errors);
+    }
+    const retired = [];
+    if (previous)
+        for (const c of previous.clusters.values())
+            if (clusters.get(c.name) !== c)
+                retired.push(c);
+    return {
+        generation: Object.freeze({ version, config, listeners, hosts, clusters, rateLimits, authn: authn.runtime, files: collectFiles(config, configFile) }),
+        retired,
+        retiredResources: authn.retired,
+        warming: authn.warming,
+    };
+}
+/** The config file and every certificate, key and CA it names: a change to any of them reloads. */
+export function collectFiles(config, configFile) {
+    const files = new Set([configFile]);
+    for (const l of config.listeners)
+        for (const c of l.tls?.certificates ?? [])
+            files.add(c.certFile).add(c.keyFile);
+    for (const c of config.clusters) {
+        if (c.tls?.certFile)
+            files.add(c.tls.certFile);
+        if (c.tls?.keyFile)
+            files.add(c.tls.keyFile);
+        if (c.tls?.caFile)
+            files.add(c.tls.caFile);
+    }
+    for (const p of config.authn?.providers ?? []) {
+        if (p.jwksFile)
+            files.add(p.jwksFile);
+        if (p.jwksCaFile)
+            files.add(p.jwksCaFile);
+    }
+    if (config.authn?.internalToken)
+        files.add(config.authn.internalToken.signingKeyFile);
+    return [...files];
+}

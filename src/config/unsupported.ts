@@ -21,8 +21,6 @@ export const UNSUPPORTED: readonly UnsupportedRule[] = [
   { path: 'xds' },
   { path: 'tracing' },
   { path: 'overload' },
-  { path: 'virtualHosts[].extAuthz' },
-  { path: 'virtualHosts[].routes[].extAuthz', when: (v) => v !== null },
   // clusters
   { path: 'clusters[].discovery.type', when: oneOf('eds') }, // fed by the xDS client (Cluster.setEndpoints)
 ];

@@ -1,6 +1,6 @@
 import { Errors } from '../../errors.ts';
 import type { Exchange } from '../../exchange.ts';
-import { authnFailures } from '../../observability/metrics.ts';
+import { authnFailure } from '../../observability/metrics.ts';
 import type { FilterResult, Rejection, RequestFilter } from '../filter.ts';
 import type { FailureReason, Provider, Verified } from './provider.ts';
 import { findToken, withoutCookie, type FoundToken } from './token-source.ts';
@@ -49,10 +49,10 @@ function stripToken(ex: Exchange, found: FoundToken): void {
 /** Counts the reason and returns the answer (or undefined when anonymous is allowed). */
 function fail(reason: FailureReason, allowAnonymous: boolean): FilterResult {
   if (allowAnonymous) {
-    if (reason !== 'missing') authnFailures.inc({ reason });
+    if (reason !== 'missing') authnFailure(reason).inc();
     return undefined;
   }
-  authnFailures.inc({ reason });
+  authnFailure(reason).inc();
   return reason === 'missing' ? NO_TOKEN : BAD_TOKEN;
 }
 

@@ -90,7 +90,11 @@ export interface RouteCondition {
   /** e.g. `prefix /checkout`, `methods GET,POST`, `header x-env prefix "prod"`. */
   readonly describe: string;
   readonly test: Pred;
+  /** What the condition looked at in `r` (the path, the method, a header or query value), for explain. */
+  observed(r: RouteRequest): string;
 }
+
+const shown = (v: string | undefined) => (v === undefined ? '(absent)' : JSON.stringify(v));
 
 function describeHeader(m: HeaderMatcherConfig): string {
   const how =
@@ -116,13 +120,17 @@ function describePath(m: RouteMatchConfig): string {
 
 /** The conditions of a route's `match`, cheap ones (path, method) first: the order they are tested in. */
 export function compileConditions(m: RouteMatchConfig): RouteCondition[] {
-  const out: RouteCondition[] = [{ describe: describePath(m), test: compilePathPredicate(m) }];
+  const out: RouteCondition[] = [{ describe: describePath(m), test: compilePathPredicate(m), observed: (r) => r.path }];
   if (m.methods && m.methods.length > 0) {
     const methods = new Set(m.methods);
-    out.push({ describe: `methods ${m.methods.join(',')}`, test: (r) => methods.has(r.method) });
+    out.push({ describe: `methods ${m.methods.join(',')}`, test: (r) => methods.has(r.method), observed: (r) => r.method });
   }
-  for (const h of m.headers ?? []) out.push({ describe: describeHeader(h), test: compileHeaderMatcher(h) });
-  for (const q of m.query ?? []) out.push({ describe: describeQuery(q), test: compileQueryMatcher(q) });
+  for (const h of m.headers ?? []) {
+    const lower = h.name.toLowerCase();
+    const name = lower === ':authority' ? 'host' : lower;
+    out.push({ describe: describeHeader(h), test: compileHeaderMatcher(h), observed: (r) => shown(headerValue(r.headers, name)) });
+  }
+  for (const q of m.query ?? []) out.push({ describe: describeQuery(q), test: compileQueryMatcher(q), observed: (r) => shown(r.queryParam(q.name)) });
   return out;
 }
 

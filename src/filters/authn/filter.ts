@@ -73,6 +73,11 @@ export class AuthnFilter implements RequestFilter {
     private readonly guarded: readonly string[],
   ) {}
 
+  describe(): string {
+    const who = this.providers.length > 0 ? `providers ${this.providers.map((p) => p.name).join(', ')}` : 'no providers';
+    return this.allowAnonymous ? `${who}, anonymous allowed` : `${who}, token required`;
+  }
+
   onRequest(ex: Exchange): FilterResult | Promise<FilterResult> {
     stripHeaders(ex, this.guarded);
     return this.tryFrom(ex, 0, null);

@@ -45,8 +45,6 @@ const params = new URLSearchParams(location.search);
 const INTERVAL = Math.max(0.5, Number(params.get('interval') || 1)) * 1000;
 const POINTS = Math.min(240, Math.round(60000 / INTERVAL)); // one minute of readings
 const COLORS = ['#2563eb', '#7c3aed', '#0891b2', '#ea580c', '#db2777', '#65a30d'];
-const history = new Map(); // key → { t, req, err, series: [{rps, eps}] }
-
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -63,16 +61,24 @@ function svgEl(tag, attrs) {
 function fmtRate(r) { return r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2); }
 function fmtInt(n) { return Math.round(n).toLocaleString('en-US'); }
 
-/** Remembers a reading; returns the current request and error rates (per second). */
-function track(key, time, requests, errors) {
+const WINDOW_MS = 5000; // rates are averaged over the last 5 s, so bursty traffic reads steadily
+const history = new Map(); // key → { readings: [{ t, req, err, bad }], series: [{ rps, eps }] }
+
+/** Remembers a reading; returns the request, 5xx and 4xx rates (per second) over the last WINDOW_MS. */
+function track(key, time, requests, errors, clientErrors) {
   let h = history.get(key);
-  if (!h) { h = { t: time, req: requests, err: errors, series: [] }; history.set(key, h); return { rps: 0, eps: 0, series: h.series }; }
-  const dt = Math.max(0.001, (time - h.t) / 1000);
-  const rps = Math.max(0, requests - h.req) / dt, eps = Math.max(0, errors - h.err) / dt;
-  h.t = time; h.req = requests; h.err = errors;
-  h.series.push({ rps, eps });
-  if (h.series.length > POINTS) h.series.shift();
-  return { rps, eps, series: h.series };
+  if (!h) history.set(key, (h = { readings: [], series: [] }));
+  h.readings.push({ t: time, req: requests, err: errors, bad: clientErrors || 0 });
+  while (h.readings.length > 2 && time - h.readings[1].t >= WINDOW_MS) h.readings.shift();
+  const first = h.readings[0];
+  const dt = (time - first.t) / 1000;
+  const rate = (a, b) => (dt > 0 ? Math.max(0, a - b) / dt : 0);
+  const r = { rps: rate(requests, first.req), eps: rate(errors, first.err), cps: rate(clientErrors || 0, first.bad) };
+  if (h.readings.length > 1) {
+    h.series.push(r);
+    if (h.series.length > POINTS) h.series.shift();
+  }
+  return { ...r, series: h.series };
 }
 
 /** A small chart: requests/s (blue area) and errors/s (red line), last POINTS readings. */
@@ -102,13 +108,19 @@ function splitBar(split) {
   return el('div', {}, bar, legend);
 }
 
-function rateCells(r) {
+function rateCells(r, showClientErrors) {
   const errPct = r.rps > 0 ? (100 * r.eps) / r.rps : 0;
+  const detail = fmtRate(r.eps) + ' 5xx/s' + (showClientErrors ? ' · ' + fmtRate(r.cps) + ' 4xx/s' : '');
   return [
     el('td', { class: 'num' }, el('div', { class: 'big rps' }, fmtRate(r.rps)), el('div', { class: 'muted' }, 'req/s')),
-    el('td', { class: 'num' }, el('div', { class: 'big ' + (r.eps > 0 ? 'err' : '') }, errPct.toFixed(1) + '%'), el('div', { class: 'muted' }, fmtRate(r.eps) + ' err/s')),
+    el('td', { class: 'num' }, el('div', { class: 'big ' + (r.eps > 0 ? 'err' : '') }, errPct.toFixed(1) + '%'), el('div', { class: 'muted' }, detail)),
     el('td', {}, spark(r.series)),
   ];
+}
+
+/** The filters worth a chip: the identity-header guard runs everywhere, the internal token only after authn. */
+function shownFilters(filters) {
+  return filters.filter((f) => f !== 'identity-header-guard' && (f !== 'internal-token' || filters.includes('authn')));
 }
 
 function pill(text, state) { return el('span', { class: 'pill' }, el('span', { class: 'dot ' + (state || '') }), text); }
@@ -134,14 +146,14 @@ function render(s) {
 
   const routes = document.getElementById('routes');
   routes.replaceChildren(...s.routes.map((r) => {
-    const rate = track('route:' + r.virtualHost + '/' + r.name, s.time, r.requests, r.errors);
+    const rate = track('route:' + r.virtualHost + '/' + r.name, s.time, r.requests, r.errors, r.byClass['4xx']);
     const target = r.action === 'forward' ? (r.split.length > 1 ? splitBar(r.split) : el('span', {}, r.split[0]?.cluster ?? '')) : el('span', { class: 'muted' }, r.action);
     return el('tr', { 'data-route': r.virtualHost + '/' + r.name },
       el('td', {}, el('div', { class: 'big' }, r.name), el('div', { class: 'muted' }, r.virtualHost + ' · ' + r.match)),
-      el('td', {}, el('span', { class: 'tag ' + r.origin }, r.origin), ...r.filters.map((f) => el('span', { class: 'tag' }, f))),
+      el('td', {}, el('span', { class: 'tag ' + r.origin }, r.origin), ...shownFilters(r.filters).map((f) => el('span', { class: 'tag' }, f))),
       el('td', {}, target),
       el('td', { class: 'num requests' }, fmtInt(r.requests)),
-      ...rateCells(rate));
+      ...rateCells(rate, true));
   }));
   const unrouted = track('unrouted', s.time, s.unrouted.requests, s.unrouted.errors);
   document.getElementById('unrouted').textContent = fmtInt(s.unrouted.requests) + ' requests matched no route (' + fmtRate(unrouted.rps) + '/s)';
@@ -158,7 +170,7 @@ function render(s) {
       el('td', {}, el('div', { class: 'big' }, c.name), el('div', { class: 'muted' }, c.policy + ' · ' + c.discovery + (c.panic ? ' · PANIC' : ''))),
       el('td', {}, c.endpoints.length ? eps : el('span', { class: 'err' }, 'no endpoints')),
       el('td', { class: 'num requests' }, fmtInt(c.requests)),
-      ...rateCells(rate));
+      ...rateCells(rate, false));
   }));
 
   const limits = document.getElementById('ratelimits');
@@ -171,14 +183,16 @@ function render(s) {
 }
 
 async function poll() {
+  let stats = null;
   try {
     const res = await fetch('/stats', { cache: 'no-store' });
-    if (res.ok) render(await res.json());
+    if (res.ok) stats = await res.json();
     else document.getElementById('updated').textContent = '/stats answered ' + res.status;
   } catch (e) {
     document.getElementById('updated').textContent = 'gateway unreachable';
   }
   setTimeout(poll, INTERVAL);
+  if (stats !== null) render(stats);
 }
 poll();
 `;
@@ -192,10 +206,10 @@ const PAGE = `<!doctype html>
 <pre id="error"></pre>
 <section><h2>Listeners</h2><div id="listeners" class="cards"></div></section>
 <section><h2>Routes</h2>
-<table><thead><tr><th>route</th><th>origin · filters</th><th>destination · split</th><th class="num">requests</th><th class="num">rate</th><th class="num">errors (5xx)</th><th>last minute</th></tr></thead>
+<table><thead><tr><th>route</th><th>origin · filters</th><th>destination · split</th><th class="num">requests</th><th class="num">rate</th><th class="num">5xx errors</th><th>last minute</th></tr></thead>
 <tbody id="routes"></tbody></table><p id="unrouted" class="muted"></p></section>
 <section><h2>Clusters</h2>
-<table><thead><tr><th>cluster</th><th>endpoints</th><th class="num">upstream tries</th><th class="num">rate</th><th class="num">errors</th><th>last minute</th></tr></thead>
+<table><thead><tr><th>cluster</th><th>endpoints</th><th class="num">upstream tries</th><th class="num">rate</th><th class="num">failed tries</th><th>last minute</th></tr></thead>
 <tbody id="clusters"></tbody></table></section>
 <section><h2>Rate limits</h2>
 <table><thead><tr><th>policy</th><th class="num">allowed</th><th class="num">limited</th><th class="num">limited now</th></tr></thead>

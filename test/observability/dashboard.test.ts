@@ -51,6 +51,8 @@ after(async () => {
 
 test('the dashboard shows routes and clusters, its counters rise with traffic, and it is screenshotted', async () => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(`http://127.0.0.1:${gw.adminPort}/?interval=0.5`);
   const route = page.locator('tr[data-route="shop/checkout"]');
   const cluster = page.locator('tr[data-cluster="echo-v1"]');
@@ -77,6 +79,7 @@ test('the dashboard shows routes and clusters, its counters rise with traffic, a
   await page.waitForFunction(() => Number(document.querySelector('tr[data-policy="per-ip"] .limited')?.textContent) > 0, undefined, { timeout: 20_000 });
   assert.match(await page.locator('#status').innerText(), /ready/);
 
+  assert.deepEqual(pageErrors, [], 'no script error on the page');
   const file = join(ARTIFACTS, 'dashboard.png');
   await page.screenshot({ path: file, fullPage: true });
   assert.ok(existsSync(file) && statSync(file).size > 10_000, 'a screenshot was written');

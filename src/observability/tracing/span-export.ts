@@ -22,7 +22,7 @@ import type { TracingConfig } from '../../config/schema.ts';
 import type { Exchange } from '../../exchange.ts';
 import { hostWithoutPort } from '../../router/host-table.ts';
 import { VERSION } from '../../version.ts';
-import { formatTraceparent, type RemoteParent } from '../trace-context.ts';
+import { formatTraceparent, newSpanId, newTraceId, type RemoteParent } from '../trace-context.ts';
 import type { RequestSpan, TrySpan, UpstreamTarget } from './request-span.ts';
 
 // Span export with the OpenTelemetry SDK (`tracing.otlp`): one SERVER span per request and one
@@ -133,8 +133,11 @@ export class SpanExport {
   /** The config it was built from (a reload with an equal config keeps this exporter). */
   readonly key: string;
 
+  private readonly ratio: number;
+
   constructor(cfg: TracingConfig) {
     this.key = JSON.stringify(cfg);
+    this.ratio = cfg.sampleRatio;
     const exporter = new OTLPTraceExporter({ url: tracesUrl(cfg.otlp.endpoint), timeoutMillis: 10_000 });
     this.provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'gatehouse', [ATTR_SERVICE_VERSION]: VERSION }),
@@ -148,6 +151,15 @@ export class SpanExport {
 
   /** Starts the request's server span (child of the client's context, if valid) and sets the exchange's trace ids. */
   start(ex: Exchange, parent: RemoteParent | null): void {
+    // The sampler's answer is known without asking it: ParentBased says no to an unsampled parent,
+    // and a ratio of 0 says no to every new trace. Those requests take the plain W3C path (no span
+    // object at all), so configuring tracing at ratio 0 costs what not configuring it costs.
+    if (parent !== null ? !parent.sampled : this.ratio === 0) {
+      ex.traceId = parent === null ? newTraceId() : parent.traceId;
+      ex.spanId = newSpanId();
+      ex.sampled = false;
+      return;
+    }
     let ctx = ROOT_CONTEXT;
     if (parent !== null) {
       ctx = trace.setSpanContext(ROOT_CONTEXT, {
@@ -159,25 +171,22 @@ export class SpanExport {
       });
     }
     const req = ex.req;
-    const span = this.tracer.startSpan(
-      req.method ?? 'GET',
-      {
-        kind: SpanKind.SERVER,
-        startTime: performance.timeOrigin + ex.startedAt,
-        attributes: {
-          [ATTR_HTTP_REQUEST_METHOD]: req.method ?? 'GET',
-          [ATTR_URL_SCHEME]: 'https',
-          [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersionMajor === 2 ? '2' : '1.1',
-          ...(typeof req.headers['user-agent'] === 'string' ? { [ATTR_USER_AGENT_ORIGINAL]: req.headers['user-agent'] } : {}),
-        },
-      },
-      ctx,
-    );
+    // No attributes at start: the samplers do not read them, and most spans of a low ratio are not
+    // recorded — those should cost as little as the SDK allows.
+    const span = this.tracer.startSpan(req.method ?? 'GET', { kind: SpanKind.SERVER, startTime: performance.timeOrigin + ex.startedAt }, ctx);
+    const recording = span.isRecording();
+    if (recording) {
+      span.setAttribute(ATTR_HTTP_REQUEST_METHOD, req.method ?? 'GET');
+      span.setAttribute(ATTR_URL_SCHEME, 'https');
+      span.setAttribute(ATTR_NETWORK_PROTOCOL_VERSION, req.httpVersionMajor === 2 ? '2' : '1.1');
+      const ua = req.headers['user-agent'];
+      if (typeof ua === 'string') span.setAttribute(ATTR_USER_AGENT_ORIGINAL, ua);
+    }
     const sc = span.spanContext();
     ex.traceId = sc.traceId;
     ex.spanId = sc.spanId;
     ex.sampled = (sc.traceFlags & TraceFlags.SAMPLED) !== 0;
-    ex.span = new ServerSpan(span, this.tracer, span.isRecording());
+    ex.span = new ServerSpan(span, this.tracer, recording);
   }
 
   /** Exports what is queued, then stops. */

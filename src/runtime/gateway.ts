@@ -13,6 +13,8 @@ import { FileWatcher } from './file-watcher.ts';
 import { startAdmin, type AdminServer } from '../admin/server.ts';
 import type { Exchange } from '../exchange.ts';
 import { installLastResortHandlers } from './last-resort.ts';
+import { retireClusterMetrics } from '../upstream/metrics.ts';
+import { forgetRetries } from '../proxy/retry-policy.ts';
 
 // The running gateway: config file → validated snapshot → compiled generation → listeners, with
 // reload on file change and SIGHUP (the last good generation keeps serving when a reload fails),
@@ -149,6 +151,12 @@ export class Gateway implements StatsSource {
       this.watcher.set(generation.files);
       this.lastReloadError = null;
       for (const c of retired) void c.close(); // in-flight requests finish on their old pools
+      // Cluster names that left the config take their per-cluster series with them.
+      for (const c of retired) {
+        if (generation.clusters.has(c.name)) continue;
+        retireClusterMetrics(c.name);
+        forgetRetries(c.name);
+      }
       for (const r of retiredResources) r.close();
       for (const w of warming) this.holdReadiness(w.what, w.ready);
       if (reason !== 'start') log.info({ version: this.version, reason }, 'config reloaded');

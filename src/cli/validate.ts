@@ -28,6 +28,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
     await Promise.all([...generation.clusters.values()].map((c) => c.close()));
     generation.authn.close(); // JWKS fetches and the Redis connection it started
     generation.tracing?.close();
+    generation.extAuthz.close(); // gRPC channels connecting to ext_authz services
 
   } catch (err) {
     if (err instanceof CompileError) {

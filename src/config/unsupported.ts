@@ -22,8 +22,6 @@ export const UNSUPPORTED: readonly UnsupportedRule[] = [
   { path: 'xds' },
   { path: 'grpcHealth' },
   { path: 'overload' },
-  { path: 'virtualHosts[].extAuthz' },
-  { path: 'virtualHosts[].routes[].extAuthz', when: (v) => v !== null },
   // listeners
   { path: 'listeners[].proxyProtocol', when: isTrue },
   // clusters

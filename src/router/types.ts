@@ -82,7 +82,7 @@ export interface CompiledRoute {
   readonly conditions: readonly RouteCondition[];
   /** The route's request counters and duration histogram (observability/request-stats.ts). */
   readonly stats: RouteStats;
-  /** Filters run before the action, in order (rate limit by IP → authn → authz → other limits → fault); null when none. */
+  /** Filters run before the action, in order (rate limit by IP → authn → authz → ext_authz → other limits → fault); null when none. */
   readonly filters: readonly RequestFilter[] | null;
   readonly action: RouteAction;
 }

@@ -21,6 +21,7 @@ import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runt
 import { SpanExport } from '../observability/tracing/span-export.ts';
 import { earliestExpiry, leafExpiry } from '../observability/cert-expiry.ts';
 import type { CertificateExpiry, RouteStats } from '../observability/request-stats.ts';
+import { compileExtAuthz } from '../filters/ext-authz/runtime.ts';
 
 // compile(snapshot, previous): builds every runtime object once — TLS contexts, SNI tables, route
 // tables, clusters with their pools and balancers. Clusters whose config and TLS material did not
@@ -38,7 +39,7 @@ export interface CompileResult {
   readonly generation: Generation;
   /** Clusters of the previous generation that the new one does not use: close them after the swap. */
   readonly retired: Cluster[];
-  /** Other resources of the previous generation it no longer uses (authn providers, minter): close after the swap. */
+  /** Other resources of the previous generation it no longer uses (authn providers, minter, ext_authz services): close after the swap. */
   readonly retiredResources: Closeable[];
   /** Background work the gateway's readiness waits for, bounded (first JWKS fetches, Redis). */
   readonly warming: Warmup[];
@@ -215,15 +216,18 @@ export async function compile(
 
   const rateLimits = await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
   const authn = await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
+  const extAuthz = await compileExtAuthz(config, previous?.extAuthz, errors);
 
   const previousStats = routeStatsOf(previous);
   const hosts = new HostTable();
   for (const [i, vh] of config.virtualHosts.entries()) {
-    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, {
+    const deps = {
       authn: authn.runtime,
       rateLimits,
-      previousStats: (v, r) => previousStats.get(`${v}\0${r}`),
-    });
+      extAuthz: extAuthz.runtime,
+      previousStats: (v: string, r: string) => previousStats.get(`${v}\0${r}`),
+    };
+    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, deps);
     for (const d of vh.domains) hosts.add(d, compiledHost);
   }
 
@@ -236,13 +240,14 @@ export async function compile(
     for (const c of clusters.values()) if (previous?.clusters.get(c.name) !== c) void c.close();
     rateLimits.discard(previous?.rateLimits);
     for (const r of authn.created) r.close();
+    for (const r of extAuthz.created) r.close();
     if (tracing !== null && tracing !== previous?.tracing) tracing.close();
     throw new CompileError(errors);
   }
 
   const retired: Cluster[] = [];
   if (previous) for (const c of previous.clusters.values()) if (clusters.get(c.name) !== c) retired.push(c);
-  const retiredResources = [...authn.retired];
+  const retiredResources = [...authn.retired, ...extAuthz.retired];
   const oldTracing = previous?.tracing ?? null;
   if (oldTracing !== null && oldTracing !== tracing) retiredResources.push(oldTracing);
 
@@ -255,6 +260,7 @@ export async function compile(
       clusters,
       rateLimits,
       authn: authn.runtime,
+      extAuthz: extAuthz.runtime,
       files: collectFiles(config, configFile),
       tracing,
       certificates: Object.freeze(certificates),
@@ -287,5 +293,11 @@ export function collectFiles(config: GatewayConfig, configFile: string): string[
     if (p.jwksCaFile) files.add(p.jwksCaFile);
   }
   if (config.authn?.internalToken) files.add(config.authn.internalToken.signingKeyFile);
+  for (const vh of config.virtualHosts) {
+    for (const ea of [vh.extAuthz, ...vh.routes.map((r) => r.extAuthz)]) {
+      const t = ea?.grpc?.tls;
+      for (const f of [t?.caFile, t?.certFile, t?.keyFile]) if (f) files.add(f);
+    }
+  }
   return [...files];
 }

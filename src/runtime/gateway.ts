@@ -225,6 +225,7 @@ export class Gateway implements StatsSource {
     if (this.gen) await Promise.all([...this.gen.clusters.values()].map((c) => c.close()));
     await this.gen?.rateLimits.close();
     this.gen?.authn.close();
+    this.gen?.extAuthz.close();
     this.gen?.tracing?.close();
     this.accessLog.close();
     statsSources.delete(this);

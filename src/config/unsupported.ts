@@ -19,7 +19,6 @@ const oneOf = (...values: unknown[]) => (v: unknown) => values.includes(v);
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level
   { path: 'xds' },
-  { path: 'tracing' },
   { path: 'overload' },
   // clusters
   { path: 'clusters[].discovery.type', when: oneOf('eds') }, // fed by the xDS client (Cluster.setEndpoints)

@@ -9,6 +9,8 @@ import type { CompiledListener } from '../runtime/generation.ts';
 import type { ListenerSlot } from '../proxy/handler.ts';
 import { interceptProxyProtocol } from './proxy-protocol-accept.ts';
 import { setProxySource } from './client-address.ts';
+import { H1, H2, type ListenerStats } from '../observability/request-stats.ts';
+import { tagHttp2Session, tagTlsSocket } from './tls-version.ts';
 
 // One public TLS listener: TLS 1.2/1.3, SNI from the current generation, ALPN h2 + http/1.1 on one
 // port (node's HTTP/2 server with its HTTP/1.1 fallback), and every client-controlled size and time
@@ -99,6 +101,8 @@ export function createHttpsListener(
   slot: ListenerSlot,
   onRequest: RequestListener,
   onUpgrade?: UpgradeListener,
+  /** Counts open connections by negotiated protocol (gatehouse_active_connections). */
+  stats?: ListenerStats,
 ): Promise<HttpsListener> {
   const sni = initial.sni!;
   const h2Sessions = new Set<Http2Session>();
@@ -141,6 +145,7 @@ export function createHttpsListener(
     server.on('session', (session: Http2Session) => {
       h2Sessions.add(session);
       if (closed) gracefulGoaway(session); // a connection accepted just before the port closed
+      tagHttp2Session(session);
       session.setTimeout(slot.current.listener.limits.idleTimeoutMs, () => session.close());
       session.once('close', () => h2Sessions.delete(session));
       session.on('error', () => undefined); // session errors end that session, never the process
@@ -164,7 +169,13 @@ export function createHttpsListener(
     const source = proxyIntake.takeSource(socket);
     if (source !== null) setProxySource(socket, source.address);
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    tagTlsSocket(socket);
+    const p = socket.alpnProtocol === 'h2' ? H2 : H1;
+    if (stats) stats.connections[p]++;
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (stats) stats.connections[p]--;
+    });
     socket.on('error', () => undefined);
   });
 

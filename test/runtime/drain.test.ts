@@ -204,8 +204,8 @@ test('drain.timeout bounds a request that never finishes; the exit is still 0', 
         .on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
     });
     await eventually(async () => {
-      const r = await fetch(`http://127.0.0.1:${cfg.adminPort}/`).then((x) => x.text()).catch(() => '');
-      return /1 requests in flight/.test(r);
+      const text = await fetch(`http://127.0.0.1:${cfg.adminPort}/metrics`).then((x) => x.text()).catch(() => '');
+      return text.split('\n').some((l) => l.startsWith('gatehouse_active_requests{') && l.endsWith(' 1'));
     }, 'the request is in flight');
     gw.child.kill('SIGTERM');
     assert.equal(await gw.exited, 0);

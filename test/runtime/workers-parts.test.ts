@@ -52,7 +52,19 @@ describe('admin access', () => {
   });
 
   it('the admin API applies it (a request from 10.0.0.5, as a kubelet or a stranger would send)', async () => {
-    const state: AdminState = { current: null, ready: true, draining: false, inflight: 0, lastReloadError: null };
+    const state: AdminState = {
+      current: null,
+      ready: true,
+      draining: false,
+      inflight: 0,
+      lastReloadError: null,
+      routes: () => [],
+      clusters: () => [],
+      listenerStats: () => [],
+      certificates: () => [],
+      configVersion: () => 0,
+      lastReloadOk: () => true,
+    };
     const app = buildAdmin(state, 's3cret');
     const from = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, remoteAddress: '10.0.0.5', headers });
     assert.equal((await from('/readyz')).statusCode, 200);

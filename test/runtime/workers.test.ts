@@ -82,6 +82,15 @@ function connectionsHeldBy(pid: number, port: number): number {
   return n;
 }
 
+/** The sum of every series of a metric on admin /metrics. */
+async function seriesSum(adminPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
 function restartDelays(stderr: string): number[] {
   return stderr
     .split('\n')
@@ -112,6 +121,7 @@ test('--workers 2: serve, aggregate, reload, replace, back off, drain', async ()
 
     // /metrics: the primary aggregates both workers' registries, plus its own.
     await eventually(async () => (await metric(cfg.adminPort, 'gatehouse_ratelimit_allowed_total{policy="counted"}')) === 20, '20 requests counted once each');
+    assert.equal(await seriesSum(cfg.adminPort, 'gatehouse_requests_total'), 20, 'gatehouse_requests_total of both workers');
     assert.equal(await metric(cfg.adminPort, 'gatehouse_workers_ready'), 2);
 
     // gRPC health for the group, and admin requests answered by a worker through the primary.

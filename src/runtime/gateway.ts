@@ -15,7 +15,7 @@ import type { Exchange } from '../exchange.ts';
 import { installLastResortHandlers } from './last-resort.ts';
 import { HealthFeed } from '../health/health-feed.ts';
 import { HealthStatuses } from '../health/health-statuses.ts';
-import { startGrpcHealth, type GrpcHealthServer } from '../health/grpc-health.ts';
+import type { GrpcHealthServer } from '../health/grpc-health.ts';
 import type { FastifyInstance } from 'fastify';
 import { retireClusterMetrics } from '../upstream/metrics.ts';
 import { forgetRetries } from '../proxy/retry-policy.ts';
@@ -155,6 +155,8 @@ export class Gateway implements StatsSource {
       if (cfg.grpcHealth) {
         const statuses = new HealthStatuses();
         this.health.subscribe((s) => statuses.replace(s));
+        // Loaded only when configured: grpc-health-check parses its proto when imported.
+        const { startGrpcHealth } = await import('../health/grpc-health.ts');
         this.grpcHealth = await startGrpcHealth(cfg.grpcHealth.address, statuses);
       }
     }

@@ -4,7 +4,6 @@ import { log } from '../../observability/logger.ts';
 import { installLastResortHandlers } from '../last-resort.ts';
 import { startRateLimitPrimary } from '../../filters/ratelimit/cluster.ts';
 import { HealthStatuses } from '../../health/health-statuses.ts';
-import { startGrpcHealth } from '../../health/grpc-health.ts';
 import { startPrimaryAdmin } from '../../admin/primary-admin.ts';
 import { WorkerGroup } from './worker-group.ts';
 import { EXIT_INTERRUPTED } from '../gateway.ts';
@@ -58,7 +57,7 @@ export async function runPrimary(configFile: string, workers: number): Promise<n
   let grpcHealth;
   try {
     admin = await startPrimaryAdmin(cfg.admin, group, primaryRegistry);
-    grpcHealth = cfg.grpcHealth ? await startGrpcHealth(cfg.grpcHealth.address, statuses) : null;
+    grpcHealth = cfg.grpcHealth ? await (await import('../../health/grpc-health.ts')).startGrpcHealth(cfg.grpcHealth.address, statuses) : null;
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     return 1;

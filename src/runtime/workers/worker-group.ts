@@ -46,7 +46,6 @@ export class WorkerGroup {
   private everReady = false;
   private draining = false;
   private nextAdminId = 1;
-  private adminTurn = 0;
   private readonly pendingAdmin = new Map<number, (a: AdminAnswer) => void>();
   private readonly healthListeners = new Set<(s: HealthSnapshot) => void>();
   private readonly exitListeners = new Set<(code: number) => void>();
@@ -127,12 +126,15 @@ export class WorkerGroup {
     this.exitListeners.add(fn);
   }
 
-  /** Hands an admin request to a ready worker (round robin), or answers 503 when none is. */
+  /**
+   * Hands an admin request to a worker — always the same one while it is up (the first ready slot), so
+   * successive reads (the dashboard's live counters) show one consistent view — or answers 503.
+   */
   adminRequest(req: Omit<AdminRequestMessage, 'gatehouse' | 'id'>): Promise<AdminAnswer> {
-    const candidates = this.slots.filter((s) => s.worker?.isConnected() && s.health?.get('') === 'SERVING');
-    const pool = candidates.length > 0 ? candidates : this.slots.filter((s) => s.worker?.isConnected() && s.health !== null);
-    if (pool.length === 0) return Promise.resolve(jsonAnswer(503, { error: 'no_worker', message: 'no worker is up to answer' }));
-    const slot = pool[this.adminTurn++ % pool.length];
+    const slot =
+      this.slots.find((s) => s.worker?.isConnected() && s.health?.get('') === 'SERVING') ??
+      this.slots.find((s) => s.worker?.isConnected() && s.health !== null);
+    if (!slot) return Promise.resolve(jsonAnswer(503, { error: 'no_worker', message: 'no worker is up to answer' }));
     const id = this.nextAdminId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

@@ -10,6 +10,7 @@ const USAGE = `usage:
   gatehouse validate --config FILE
   gatehouse certs init [--dir certs] [--ttl 24h] [--trust-domain mesh.local] [--force]
   gatehouse certs issue --ca-dir DIR --name N [--out DIR] [--dns H]... [--ip A]... [--spiffe URI] [--ttl D] [--client|--server]
+  gatehouse control-plane --config FILE
   gatehouse version
 `;
 
@@ -22,6 +23,9 @@ async function main(argv: string[]): Promise<number> {
       return validateCommand(rest);
     case 'certs':
       return certsCommand(rest);
+    case 'control-plane':
+      // Loaded only for this verb: the gateway never loads the control plane's code.
+      return (await import('./cli/control-plane.ts')).controlPlaneCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`gatehouse ${VERSION}\n`);

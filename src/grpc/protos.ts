@@ -107,10 +107,15 @@ export function unpackAny<T = Record<string, unknown>>(any: AnyMessage): T {
   return type.toObject(type.decode(any.value), TO_OBJECT) as T;
 }
 
-/** Encodes a plain object (Envoy field names) as a `google.protobuf.Any` of `typeUrl`; throws if it does not fit the type. */
+/**
+ * Encodes a plain object (Envoy field names) as a `google.protobuf.Any` of `typeUrl`; throws if it does
+ * not fit the type. Enums may be given by name (as unpackAny returns them) and nested `Any`s in their
+ * JSON form `{ "@type": url, …fields }`: the message is built first, then verified.
+ */
 export function packAny(typeUrl: string, value: Record<string, unknown>): AnyMessage {
   const type = messageType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
-  const problem = type.verify(value);
+  const message = type.fromObject(value);
+  const problem = type.verify(message);
   if (problem) throw new Error(`${type.name}: ${problem}`);
-  return { type_url: typeUrl, value: type.encode(type.fromObject(value)).finish() };
+  return { type_url: typeUrl, value: type.encode(message).finish() };
 }

@@ -206,9 +206,8 @@ function routeAction(doc: ServiceDocument): Record<string, unknown> {
 export function integerWeights(weights: number[]): number[] {
   if (weights.every(Number.isInteger)) return weights;
   const total = weights.reduce((a, b) => a + b, 0);
-  const scaled = weights.map((w) => Math.round((w / total) * 10_000));
-  if (!scaled.some((w) => w > 0)) scaled[weights.indexOf(Math.max(...weights))] = 1;
-  return scaled;
+  // Shares of 10,000: they add up to ~10,000, so at least one is above 0.
+  return weights.map((w) => Math.round((w / total) * 10_000));
 }
 
 function entryAction(entry: ExposeEntry): Record<string, unknown> {

@@ -83,7 +83,13 @@ export const controlPlaneConfigSchema = z
   .strictObject({
     xds: z.strictObject({ address: hostPort(), tls: serverTlsSchema.optional() }),
     source: sourceSchema,
-    registry: z.strictObject({ address: hostPort(), token: text().optional() }),
+    registry: z
+      .strictObject({ address: hostPort(), token: text().optional() })
+      .superRefine((r, ctx) => {
+        if (!isLoopbackHost(r.address.host) && r.token === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['token'], message: 'required when registry.address is not a loopback address' });
+        }
+      }),
     /** Fills a service's `identity` when it gives none: spiffe://<trustDomain>/ns/<namespace>/sa/<name>. */
     trustDomain: text()
       .regex(/^[a-z0-9.-]+$/, 'expected a trust domain like mesh.local')
@@ -99,11 +105,6 @@ export const controlPlaneConfigSchema = z
         caFile: text().default('certs/ca.crt'),
       })
       .default({ certFile: 'certs/gatehouse.crt', keyFile: 'certs/gatehouse.key', caFile: 'certs/ca.crt' }),
-  })
-  .superRefine((c, ctx) => {
-    if (!isLoopbackHost(c.registry.address.host) && c.registry.token === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['registry', 'token'], message: 'required when registry.address is not a loopback address' });
-    }
   });
 
 export type ControlPlaneConfig = z.output<typeof controlPlaneConfigSchema>;

@@ -31,7 +31,8 @@ export function etcdSource(endpoint: string, prefix = '/gatehouse/'): string {
 }
 
 export async function startControlPlane(o: { source: string; registryHost?: string; token?: string; extra?: string }): Promise<TestControlPlane> {
-  const yaml = controlPlaneYaml({ ...o, xdsPort: 0, registryPort: 0 });
+  const [xdsPort, registryPort] = await Promise.all([freePort(), freePort()]);
+  const yaml = controlPlaneYaml({ ...o, xdsPort, registryPort });
   const parsed = parseControlPlaneConfig(yaml);
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
   const cp = new ControlPlane(parsed.config, log);

@@ -84,7 +84,7 @@ export function registerApi(app: FastifyInstance, view: RegistryView): void {
     if (condition === null) return badRequest(reply, ['If-Match: expected a revision like "12" (the ETag of GET /services/<name>)']);
     const written = await store.deleteService(req.params.name, condition);
     if (!written.ok) return writeFailed(reply, written, req.params.name);
-    await store.waitForRevision(written.revision, READ_YOUR_WRITE_MS);
+    await settled(view, written.revision);
     return reply.code(204).send();
   });
 
@@ -100,7 +100,7 @@ export function registerApi(app: FastifyInstance, view: RegistryView): void {
     const target = instanceTarget(view, req.params);
     if (typeof target === 'string') return reply.code(target.startsWith('no ') ? 404 : 409).send({ error: target.startsWith('no ') ? 'not_found' : 'conflict', message: target });
     const registered = await store.registerInstance(req.params.name, req.params.version, address, ttl as number);
-    await store.waitForRevision(registered.revision, READ_YOUR_WRITE_MS);
+    await settled(view, registered.revision);
     return reply.code(201).send({ address, lease: registered.lease, ttl: `${registered.ttlSeconds}s` });
   });
 
@@ -171,10 +171,14 @@ export function ttlSeconds(v: unknown): number | string {
   return s;
 }
 
-async function answerWithService(view: RegistryView, reply: FastifyReply, name: string, revision: number): Promise<FastifyReply> {
-  // Read-your-writes: wait (briefly) until this replica's state and compile include the write.
+/** Read-your-writes: waits (briefly) until this replica's state and compiled snapshot include a write. */
+export async function settled(view: RegistryView, revision: number): Promise<void> {
   await view.store.waitForRevision(revision, READ_YOUR_WRITE_MS);
   await view.waitForCompiled(revision, READ_YOUR_WRITE_MS);
+}
+
+async function answerWithService(view: RegistryView, reply: FastifyReply, name: string, revision: number): Promise<FastifyReply> {
+  await settled(view, revision);
   const state = view.store.state();
   const stored = state?.services.get(name);
   reply.header('etag', etag(revision));

@@ -118,7 +118,8 @@ export const serviceDocumentSchema = z
       if (dep === d.name) ctx.addIssue({ code: 'custom', path: ['dependsOn', i], message: 'a service cannot depend on itself' });
       if (d.dependsOn.indexOf(dep) !== i) ctx.addIssue({ code: 'custom', path: ['dependsOn', i], message: `${dep} is listed twice` });
     });
-    if (d.expose.length > 0 && d.versions.length > 1 && d.versions.reduce((s, v) => s + v.weight, 0) <= 0) {
+    const weightsValid = d.versions.every((v) => typeof v.weight === 'number' && v.weight >= 0);
+    if (weightsValid && d.expose.length > 0 && d.versions.length > 1 && d.versions.reduce((s, v) => s + v.weight, 0) <= 0) {
       ctx.addIssue({ code: 'custom', path: ['versions'], message: 'the weights must add up to more than 0 when the service is exposed' });
     }
     const routes = new Map<string, number>();

@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import { isLoopbackHost } from '../config.ts';
 import type { HostPort } from '../../config/checks.ts';
 import { StoreUnavailableError } from '../store/types.ts';
-import { registerApi, etag } from './api.ts';
+import { registerApi, etag, settled } from './api.ts';
 import { isCrossSite, isLoopbackHostHeader, RegistryAuth, SESSION_COOKIE } from './auth.ts';
 import { LABEL, validateServiceDocument } from './document.ts';
 import { documentFromForm, emptyForm, formFromDocument, formFromPost } from './forms.ts';
@@ -94,8 +94,7 @@ export function buildRegistryApp(view: RegistryView, opts: { token?: string; loo
       if (written.reason === 'conflict' && written.current) return again(409, { conflict: { revision: written.current.revision, document: written.current.document } });
       return again(409, { conflict: null });
     }
-    await view.store.waitForRevision(written.revision, 2_000);
-    await view.waitForCompiled(written.revision, 2_000);
+    await settled(view, written.revision);
     return reply.code(303).header('location', `/ui/services/${encodeURIComponent(values.name)}`).header('etag', etag(written.revision)).send();
   });
 
@@ -106,7 +105,7 @@ export function buildRegistryApp(view: RegistryView, opts: { token?: string; loo
     if (!written.ok) {
       return page(reply.code(409), messagePage(view, 'Not deleted', `${req.params.name} changed since you opened it (or is gone); look at it again before deleting.`));
     }
-    await view.store.waitForRevision(written.revision, 2_000);
+    await settled(view, written.revision);
     return reply.code(303).header('location', '/').send();
   });
 

@@ -4,7 +4,7 @@
  * dependency map (SVG, inline); the subscribers with their ACK/NACK state; a login form when a token
  * is required. Every value is escaped (html.ts).
  */
-import type { RegistryView } from '../control-plane.ts';
+import type { NackEvent, RegistryView } from '../control-plane.ts';
 import { TypeUrls } from '../../grpc/protos.ts';
 import { clusterName } from '../compile.ts';
 import type { ServiceDocument } from './document.ts';
@@ -46,6 +46,10 @@ button.danger{background:#fff;color:#cf222e;border-color:#cf222e}.actions{displa
 ul.errors{margin:6px 0;padding-left:20px}
 `;
 
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function fmtTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
@@ -84,7 +88,7 @@ function versionCell(doc: ServiceDocument, sv: ServiceView): Safe {
   return html`${doc.versions.map((v) => {
     const pct = doc.versions.length === 1 ? 100 : total > 0 ? Math.round((v.weight / total) * 1000) / 10 : 0;
     const live = sv.instances[v.name]?.length ?? 0;
-    const source = v.srv ? html`<span class="tag grey">SRV</span>` : v.endpoints ? html`<span class="muted small">${v.endpoints.length} static</span>` : '';
+    const source = v.srv ? html`<span class="tag grey">SRV</span>` : v.endpoints ? html`<span class="muted small">${v.endpoints.length} static ·</span>` : '';
     return html`<div class="version" data-version="${v.name}"><span class="bar${pct === 0 ? ' zero' : ''}" style="width:${Math.max(4, Math.round(pct * 0.6))}px"></span><b>${v.name}</b> ${pct}% ${source}
       ${v.srv ? '' : html`<span class="${live > 0 ? 'ok' : 'muted'} small">${live} live</span>`}</div>`;
   })}`;
@@ -120,23 +124,26 @@ export function mapSvg(view: RegistryView, views: ServiceView[]): string {
   });
 }
 
-function subscribersSection(view: RegistryView, only?: (clusterOrRoute: string) => boolean): Safe {
+function nackTable(nacks: NackEvent[]): Safe {
+  return html`<table><tr><th>when</th><th>node</th><th>type</th><th>rejected version</th><th>error</th></tr>
+  ${nacks.map((n) => html`<tr class="nack"><td class="small">${fmtTime(n.at)}</td><td>${n.node}</td><td>${shortType(n.typeUrl)}</td><td>${n.version}</td><td class="bad">${n.message}</td></tr>`)}</table>`;
+}
+
+function subscribersSection(view: RegistryView): Safe {
   const subs = view.subscribers();
-  const nacks = view.recentNacks().filter((n) => !only || only(n.message));
+  const nacks = view.recentNacks();
   return html`
 <h2 id="subscribers">Gateways following this control plane</h2>
 ${subs.length === 0
   ? html`<p class="muted">No gateway is subscribed to this replica right now.</p>`
   : html`<table><tr><th>node</th><th>peer</th><th>connected</th><th>resources (acked / sent version)</th></tr>
   ${subs.map((s) => html`<tr data-node="${s.node}"><td><b>${s.node || '(unnamed)'}</b><div class="muted small">${s.cluster}</div></td><td><code>${s.peer}</code></td><td class="small">${fmtTime(s.connectedAt)}</td>
-    <td>${s.types.map((t) => html`<div class="small">${shortType(t.typeUrl)}: ${t.subscribed === 'all' ? 'all' : `${t.subscribed} names`},
+    <td>${s.types.map((t) => html`<div class="small">${shortType(t.typeUrl)}: ${t.subscribed === 'all' ? 'all' : plural(t.subscribed, 'name')},
       acked <b>${t.ackedVersion ?? '–'}</b> / sent ${t.sentVersion ?? '–'}
       ${t.nack ? html` <span class="tag bad" data-nack="${t.nack.version}">NACK of ${t.nack.version}</span> <span class="bad">${t.nack.message}</span>` : ''}</div>`)}</td></tr>`)}
   </table>`}
 ${nacks.length > 0
-  ? html`<h2 id="nacks">Recent NACKs</h2><p class="muted small">A gateway that rejects a version keeps its last good one; the registry needs fixing, not the gateway.</p>
-  <table><tr><th>when</th><th>node</th><th>type</th><th>rejected version</th><th>error</th></tr>
-  ${nacks.map((n) => html`<tr class="nack"><td class="small">${fmtTime(n.at)}</td><td>${n.node}</td><td>${shortType(n.typeUrl)}</td><td>${n.version}</td><td class="bad">${n.message}</td></tr>`)}</table>`
+  ? html`<h2 id="nacks">Recent NACKs</h2><p class="muted small">A gateway that rejects a version keeps its last good one; the registry needs fixing, not the gateway.</p>${nackTable(nacks)}`
   : ''}`;
 }
 
@@ -154,8 +161,8 @@ export function indexPage(view: RegistryView): string {
   });
   const body = html`
 <h1>Services</h1>
-<p class="muted">${views.length} services · <span class="ok">${served} served</span>${broken > 0 ? html` · <span class="bad">${broken} left out</span>` : ''}
- · snapshot version <b id="snapshot-version">${view.snapshotVersion() ?? 'none yet'}</b> · ${view.subscribers().length} gateways subscribed</p>
+<p class="muted">${plural(views.length, 'service')} · <span class="ok">${served} served</span>${broken > 0 ? html` · <span class="bad">${broken} left out</span>` : ''}
+ · snapshot version <b id="snapshot-version">${view.snapshotVersion() ?? 'none yet'}</b> · ${plural(view.subscribers().length, 'gateway')} subscribed</p>
 ${views.length === 0
   ? html`<div class="card">No service is registered yet. <a href="/ui/new">Register the first one</a>, or <code>PUT /services/&lt;name&gt;</code> a JSON document.</div>`
   : html`<table id="services"><tr><th>service</th><th>namespace</th><th>owners</th><th>versions · weight · instances</th><th>exposed at</th><th>depends on</th><th>status</th></tr>${rows}</table>`}
@@ -180,7 +187,9 @@ export function servicePage(view: RegistryView, sv: ServiceView): string {
       : html`${(v.endpoints ?? []).map((e) => html`<div><code>${e}</code> <span class="muted small">static</span></div>`)}
         ${live.map((i) => html`<div class="instance"><code>${i.address}</code> <span class="muted small">lease ${i.lease} · since ${i.registeredAt}</span></div>`)}
         ${(v.endpoints ?? []).length + live.length === 0 ? html`<span class="muted">no endpoint yet: instances register with POST /services/${sv.name}/versions/${v.name}/instances</span>` : ''}`;
-    return html`<tr><td><b>${v.name}</b><div class="muted small">cluster ${clusterName(sv.name, v.name)}</div></td><td>${v.weight}</td><td>${source}</td></tr>`;
+    const total = doc!.versions.reduce((n, x) => n + x.weight, 0);
+    const share = doc!.versions.length === 1 ? 100 : total > 0 ? Math.round((v.weight / total) * 1000) / 10 : 0;
+    return html`<tr><td><b>${v.name}</b><div class="muted small">cluster ${clusterName(sv.name, v.name)}</div></td><td>${v.weight} <span class="muted small">(${share}% of the traffic)</span></td><td>${source}</td></tr>`;
   });
   const body = html`
 <h1>${sv.name} ${statusCell(sv)}</h1>
@@ -197,17 +206,33 @@ ${doc
   : html`<p class="bad">The stored document is not valid; edit it to repair it.</p>`}
 <div class="actions"><a class="button" href="/ui/services/${encodeURIComponent(sv.name)}/edit">Edit</a>
 <form method="post" action="/ui/services/${encodeURIComponent(sv.name)}/delete" style="margin:0"><input type="hidden" name="revision" value="${sv.revision}"><button class="danger" type="submit">Delete ${sv.name}</button></form></div>
-${subscribersSection(view, mentions)}
+<h2 id="nacks">Gateway rejections naming ${sv.name}</h2>
+${(() => {
+  const nacks = view.recentNacks().filter((n) => mentions(n.message));
+  return nacks.length === 0 ? html`<p class="muted">No gateway has rejected a resource of ${sv.name} lately.</p>` : nackTable(nacks);
+})()}
 <h2>Document</h2><pre>${JSON.stringify(doc, null, 2)}</pre>`;
   return layout(view, sv.name, body);
 }
 
 export interface FormPageOptions {
   isNew: boolean;
+  /** What the engineer's form amounts to (for the conflict's differences). */
+  mine?: unknown;
   errors?: string[];
   /** Someone else saved meanwhile: their document, shown beside the engineer's form. */
   conflict?: { revision: number; document: unknown } | null;
   services: string[];
+}
+
+/** Where their document and the engineer's differ, key by key. */
+function conflictTable(mine: unknown, theirs: unknown): Safe {
+  const a = (mine ?? {}) as Record<string, unknown>;
+  const b = (theirs ?? {}) as Record<string, unknown>;
+  const show = (v: unknown) => (v === undefined ? '–' : JSON.stringify(v).slice(0, 160));
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  if (keys.length === 0) return html`<p>Your form and their document now say the same.</p>`;
+  return html`<table class="small"><tr><th>field</th><th>yours</th><th>theirs</th></tr>${keys.map((k) => html`<tr><td><b>${k}</b></td><td><code>${show(a[k])}</code></td><td><code>${show(b[k])}</code></td></tr>`)}</table>`;
 }
 
 export function formPage(view: RegistryView, values: FormValues, opts: FormPageOptions): string {
@@ -218,7 +243,8 @@ export function formPage(view: RegistryView, values: FormValues, opts: FormPageO
 <h1>${opts.isNew ? 'Register a service' : html`Edit ${values.name}`}</h1>
 ${opts.errors && opts.errors.length > 0 ? html`<div class="banner bad" id="form-errors"><b>Not saved</b> — fix these and save again:<ul class="errors">${opts.errors.map((e) => html`<li>${e}</li>`)}</ul></div>` : ''}
 ${opts.conflict !== undefined ? html`<div class="banner warn" id="conflict"><b>Not saved: someone else changed ${values.name} while you edited it</b>
-  ${opts.conflict ? html`(now revision ${opts.conflict.revision}). Your edits are kept below; compare with theirs, then save again to replace it.<pre>${JSON.stringify(opts.conflict.document, null, 2)}</pre>` : '(it was deleted).'}</div>` : ''}
+  ${opts.conflict ? html`(now revision ${opts.conflict.revision}). Your edits are kept below; saving again replaces theirs.
+  ${conflictTable(opts.mine, opts.conflict.document)}<details><summary>their whole document</summary><pre>${JSON.stringify(opts.conflict.document, null, 2)}</pre></details>` : '(it was deleted).'}</div>` : ''}
 <form class="edit card" method="post" action="/ui/services">
 <input type="hidden" name="revision" value="${opts.conflict ? String(opts.conflict.revision) : v.revision}">
 <input type="hidden" name="mode" value="${opts.isNew ? 'create' : 'update'}">

@@ -83,15 +83,16 @@ export function buildRegistryApp(view: RegistryView, opts: { token?: string; loo
     const posted = (req.body ?? {}) as Record<string, string | string[]>;
     const values = formFromPost(posted);
     const isNew = posted.mode === 'create';
-    const again = (code: number, extra: { errors?: string[]; conflict?: { revision: number; document: unknown } | null }) =>
+    const again = (code: number, extra: { errors?: string[]; mine?: unknown; conflict?: { revision: number; document: unknown } | null }) =>
       page(reply.code(code), formPage(view, values, { isNew, services: serviceNames(view), ...extra }));
     if (!LABEL.test(values.name)) return again(400, { errors: ['name: expected lower-case letters, digits and -, starting and ending with a letter or digit (max 63)'] });
     const result = validateServiceDocument(documentFromForm(values), values.name);
     if (!result.ok) return again(400, { errors: result.errors });
+    const mine = result.document;
     const revision = /^\d+$/.test(values.revision) ? Number(values.revision) : undefined;
     const written = await view.store.putService(values.name, result.document, isNew ? { ifAbsent: true } : { ifRevision: revision ?? 0 });
     if (!written.ok) {
-      if (written.reason === 'conflict' && written.current) return again(409, { conflict: { revision: written.current.revision, document: written.current.document } });
+      if (written.reason === 'conflict' && written.current) return again(409, { mine, conflict: { revision: written.current.revision, document: written.current.document } });
       return again(409, { conflict: null });
     }
     await settled(view, written.revision);

@@ -107,13 +107,10 @@ export function unpackAny<T = Record<string, unknown>>(any: AnyMessage): T {
   return type.toObject(type.decode(any.value), TO_OBJECT) as T;
 }
 
-/**
- * Encodes a plain object (Envoy field names) as a `google.protobuf.Any` of `typeUrl`; throws if it does
- * not fit the type. Enums may be given by name (as unpackAny returns them) and nested `Any`s in their
- * JSON form `{ "@type": url, …fields }`: the message is built first, then verified.
- */
+/** Encodes a plain object (Envoy field names) as a `google.protobuf.Any` of `typeUrl`; throws if it does not fit the type. */
 export function packAny(typeUrl: string, value: Record<string, unknown>): AnyMessage {
   const type = messageType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
+  // fromObject first: it takes the JSON forms (enum names, string longs) that verify() alone refuses.
   const message = type.fromObject(value);
   const problem = type.verify(message);
   if (problem) throw new Error(`${type.name}: ${problem}`);

@@ -142,7 +142,8 @@ test('instances: register with a lease, keep alive, leave the endpoint set when 
   let keeping = true;
   const keepalive = (async () => {
     while (keeping) {
-      const r = await call(cp.registry, 'POST', `${base}/10.4.0.1:80/keepalive`);
+      // sent as many clients do: a JSON content type and no body
+      const r = await call(cp.registry, 'POST', `${base}/10.4.0.1:80/keepalive`, undefined, { 'content-type': 'application/json' });
       assert.equal(r.status, 200);
       assert.equal(r.body.lease, kept.body.lease);
       await new Promise((res) => setTimeout(res, 400));

@@ -29,6 +29,12 @@ export function buildRegistryApp(view: RegistryView, opts: { token?: string; loo
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, connectionTimeout: 30_000, requestTimeout: 30_000 });
   const auth = new RegistryAuth(opts.token);
 
+  // An empty JSON body (a keepalive or DELETE sent with content-type: application/json) is no body.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') return done(null, undefined);
+    return json(req, body as string, done);
+  });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, parseQueryString(body as string));
   });

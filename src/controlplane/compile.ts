@@ -14,7 +14,7 @@
  */
 import { parseDuration } from '../config/duration.ts';
 import { serviceIdentity, type ExposeEntry, type ServiceDocument, type ServiceVersion } from './registry/document.ts';
-import type { RegistryState, StoredService } from './store/types.ts';
+import type { RegisteredInstance, RegistryState, StoredService } from './store/types.ts';
 
 export const ROUTE_CONFIG_DEFAULT = 'gatehouse';
 /** The custom cluster type of an SRV version (agreed with the gateway's xDS client). */
@@ -53,6 +53,18 @@ export interface CompileResult {
   revision: number;
   resources: CompiledResources;
   services: Map<string, ServiceOutcome>;
+  /** What was built per service, for the next compile to reuse (see compileRegistry's `previous`). */
+  memo: Map<string, ServiceMemo>;
+}
+
+/** The resources built for one served service, and the inputs they were built from. */
+interface ServiceMemo {
+  stored: StoredService;
+  instances: ReadonlyMap<string, readonly RegisteredInstance[]> | undefined;
+  options: CompileOptions;
+  clusters: Array<[string, EnvoyResource]>;
+  loadAssignments: Array<[string, EnvoyResource]>;
+  action: Record<string, unknown>;
 }
 
 interface RouteEntry {
@@ -62,11 +74,18 @@ interface RouteEntry {
   action: Record<string, unknown>;
 }
 
-export function compileRegistry(state: RegistryState, options: CompileOptions): CompileResult {
+/**
+ * `previous` (the last result) is only an optimisation: a service whose stored document and instance
+ * list are the very same objects as last time (the stores copy on write) gets the same resource
+ * objects back instead of new equal ones, so the snapshot does not encode them again. The output is
+ * the same with or without it.
+ */
+export function compileRegistry(state: RegistryState, options: CompileOptions, previous?: CompileResult | null): CompileResult {
   const ordered = [...state.services.values()].sort((a, b) => a.createRevision - b.createRevision || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const clusterOwner = new Map<string, string>();
   const routeOwner = new Map<string, string>(); // "<routeConfig> <domain> <prefix>" → service
   const services = new Map<string, ServiceOutcome>();
+  const memo = new Map<string, ServiceMemo>();
   const resources: CompiledResources = { routeConfigurations: new Map(), clusters: new Map(), clusterLoadAssignments: new Map() };
   /** routeConfig → domain → its routes (in service order). */
   const byDomain = new Map<string, Map<string, RouteEntry[]>>();
@@ -79,19 +98,17 @@ export function compileRegistry(state: RegistryState, options: CompileOptions): 
       continue;
     }
     const outcome: ServiceOutcome = { problems: [], clusters: [], routes: [] };
-    const identity = serviceIdentity(doc, options.trustDomain);
     const instances = state.instances.get(doc.name);
-    for (const version of doc.versions) {
-      const name = clusterName(doc.name, version.name);
+    const before = previous?.memo.get(doc.name);
+    const built = before && before.stored === stored && before.instances === instances && before.options === options ? before : buildService(stored, doc, instances, options);
+    memo.set(doc.name, built);
+    for (const [name, cluster] of built.clusters) {
       clusterOwner.set(name, doc.name);
       outcome.clusters.push(name);
-      resources.clusters.set(name, buildCluster(name, version, identity, options));
-      if (version.srv === undefined) {
-        const registered = instances?.get(version.name)?.map((i) => i.address) ?? [];
-        resources.clusterLoadAssignments.set(name, buildLoadAssignment(name, [...(version.endpoints ?? []), ...registered]));
-      }
+      resources.clusters.set(name, cluster);
     }
-    const action = routeAction(doc);
+    for (const [name, cla] of built.loadAssignments) resources.clusterLoadAssignments.set(name, cla);
+    const action = built.action;
     doc.expose.forEach((entry, i) => {
       const routeName = `${doc.name}/${i}`;
       const perDomain = byDomain.get(entry.routeConfig) ?? new Map<string, RouteEntry[]>();
@@ -110,7 +127,22 @@ export function compileRegistry(state: RegistryState, options: CompileOptions): 
   for (const [routeConfig, perDomain] of [...byDomain].sort(([a], [b]) => (a < b ? -1 : 1))) {
     resources.routeConfigurations.set(routeConfig, buildRouteConfiguration(routeConfig, perDomain));
   }
-  return { revision: state.revision, resources, services };
+  return { revision: state.revision, resources, services, memo };
+}
+
+function buildService(stored: StoredService, doc: ServiceDocument, instances: ServiceMemo['instances'], options: CompileOptions): ServiceMemo {
+  const identity = serviceIdentity(doc, options.trustDomain);
+  const clusters: ServiceMemo['clusters'] = [];
+  const loadAssignments: ServiceMemo['loadAssignments'] = [];
+  for (const version of doc.versions) {
+    const name = clusterName(doc.name, version.name);
+    clusters.push([name, buildCluster(name, version, identity, options)]);
+    if (version.srv === undefined) {
+      const registered = instances?.get(version.name)?.map((i) => i.address) ?? [];
+      loadAssignments.push([name, buildLoadAssignment(name, [...(version.endpoints ?? []), ...registered])]);
+    }
+  }
+  return { stored, instances, options, clusters, loadAssignments, action: routeAction(doc) };
 }
 
 export function clusterName(service: string, version: string): string {

@@ -9,7 +9,7 @@
  */
 import type { ControlPlaneConfig } from './config.ts';
 import type { Logger } from './log.ts';
-import { compileRegistry, type CompileResult } from './compile.ts';
+import { compileRegistry, type CompileOptions, type CompileResult } from './compile.ts';
 import { AdsServer, type NackRecord, type SubscriberSummary } from './ads/server.ts';
 import { buildSnapshot, type Snapshot } from './ads/snapshot.ts';
 import { EtcdStore } from './store/etcd-store.ts';
@@ -49,11 +49,14 @@ export class ControlPlane implements RegistryView {
   private waiters: Array<{ revision: number; resolve: (ok: boolean) => void }> = [];
   xdsPort = 0;
   registryPort = 0;
+  /** One object for the life of the process: the compiler reuses per-service work while it is the same. */
+  private readonly compileOptions: CompileOptions;
 
   constructor(
     readonly config: ControlPlaneConfig,
     private readonly log: Logger,
   ) {
+    this.compileOptions = { trustDomain: config.trustDomain, clusterTls: config.clusterTls };
     this.store = config.source.etcd ? new EtcdStore(config.source.etcd, log) : new FileStore(config.source.file!, log);
     this.ads = new AdsServer(log);
     this.ads.onNack((sub, typeUrl, nack) => {
@@ -123,7 +126,7 @@ export class ControlPlane implements RegistryView {
 
   private compileAndPush(state: RegistryState): void {
     const started = performance.now();
-    const result = compileRegistry(state, { trustDomain: this.config.trustDomain, clusterTls: this.config.clusterTls });
+    const result = compileRegistry(state, this.compileOptions, this.lastCompiled);
     this.reportProblemChanges(this.lastCompiled, result);
     this.lastCompiled = result;
     this.snapshot = buildSnapshot(result, this.snapshot, this.log);

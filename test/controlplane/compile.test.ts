@@ -247,3 +247,20 @@ test('every compiled resource encodes with the shared proto loader and decodes t
   const cla = unpackAny<any>(packAny(TypeUrls.clusterLoadAssignment, result.resources.clusterLoadAssignments.get('inv-v1')!));
   assert.equal(cla.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, 80);
 });
+
+test('the previous result is only reused where the inputs are the same objects; the output equals a fresh compile', () => {
+  const a = doc({ name: 'a', versions: [{ name: 'v1', endpoints: ['10.0.0.1:1'] }], expose: [{ domains: ['a.test'] }] });
+  const b = doc({ name: 'b', versions: [{ name: 'v1' }], expose: [{ domains: ['b.test'] }] });
+  const s1 = registry([a, b], { 'b/v1': ['10.0.0.2:1'] });
+  const first = compileRegistry(s1, OPTIONS);
+  // b gets another instance: a's stored document and instance map are the same objects
+  const s2 = { ...s1, revision: 101, instances: new Map([['b', new Map([['v1', [{ address: '10.0.0.3:1', lease: 'x', registeredAt: '' }]]])]]) };
+  const second = compileRegistry(s2, OPTIONS, first);
+  assert.equal(second.resources.clusters.get('a-v1'), first.resources.clusters.get('a-v1'), 'unchanged service: same object');
+  assert.notEqual(second.resources.clusterLoadAssignments.get('b-v1'), first.resources.clusterLoadAssignments.get('b-v1'));
+  const dump = (r: CompileResult) => JSON.stringify([...r.resources.routeConfigurations, ...r.resources.clusters, ...r.resources.clusterLoadAssignments]);
+  assert.equal(dump(second), dump(compileRegistry(s2, OPTIONS)));
+  // other options: nothing is reused
+  const third = compileRegistry(s2, { ...OPTIONS, trustDomain: 'other.local' }, second);
+  assert.notEqual(third.resources.clusters.get('a-v1'), second.resources.clusters.get('a-v1'));
+});

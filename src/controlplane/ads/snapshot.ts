@@ -24,6 +24,9 @@ export interface Snapshot {
 /** The order a change is pushed in: clusters and their endpoints before the routes that use them. */
 export const PUSH_ORDER = [TypeUrls.cluster, TypeUrls.clusterLoadAssignment, TypeUrls.listener, TypeUrls.routeConfiguration] as const;
 
+/** Encoded resources by the object they were encoded from: the compiler hands back the same object for an unchanged service. */
+const encoded = new WeakMap<object, PackedResource>();
+
 export function buildSnapshot(compiled: CompileResult, previous: Snapshot | null, log: Logger): Snapshot {
   const byType: Array<[string, Map<string, EnvoyResource>]> = [
     [TypeUrls.cluster, compiled.resources.clusters],
@@ -35,15 +38,23 @@ export function buildSnapshot(compiled: CompileResult, previous: Snapshot | null
     const before = previous?.resources.get(typeUrl);
     const packed = new Map<string, PackedResource>();
     for (const [name, resource] of items) {
+      const known = encoded.get(resource);
+      if (known) {
+        packed.set(name, known);
+        continue;
+      }
       const json = JSON.stringify(resource);
       const digest = createHash('sha256').update(json).digest('base64url').slice(0, 22);
       const reuse = before?.get(name);
       if (reuse?.digest === digest) {
         packed.set(name, reuse);
+        encoded.set(resource, reuse);
         continue;
       }
       try {
-        packed.set(name, { any: packAny(typeUrl, resource), digest });
+        const fresh = { any: packAny(typeUrl, resource), digest };
+        packed.set(name, fresh);
+        encoded.set(resource, fresh);
       } catch (err) {
         // The compiler's output always fits (table-tested); if it ever does not, leave that one out.
         log.error({ name, typeUrl, error: (err as Error).message }, 'compiled resource does not encode; left out');

@@ -20,10 +20,16 @@ export function storedServiceFromBytes(name: string, bytes: string, revision: nu
     : { name, document: null, invalid: result.errors, revision, createRevision };
 }
 
-/** Accumulates changes on top of a state; `commit()` gives the new state. */
+/**
+ * Accumulates changes on top of a state; `commit()` gives the new state. Only what changes is copied:
+ * an untouched service keeps its StoredService and its instance map objects, which lets the compiler
+ * reuse what it built for them last time.
+ */
 export class StateBuilder {
   private services: Map<string, StoredService> | null = null;
-  private instances: Map<string, Map<string, RegisteredInstance[]>> | null = null;
+  private instances: Map<string, ReadonlyMap<string, readonly RegisteredInstance[]>> | null = null;
+  /** Services whose version map was already copied in this batch. */
+  private readonly copied = new Set<string>();
 
   constructor(private readonly base: RegistryState) {}
 
@@ -38,15 +44,16 @@ export class StateBuilder {
   }
 
   putInstance(service: string, version: string, instance: RegisteredInstance): void {
-    const list = this.versionList(service, version).filter((i) => i.address !== instance.address);
+    const versions = this.versionsOf(service);
+    const list = (versions.get(version) ?? []).filter((i) => i.address !== instance.address);
     list.push(instance);
     list.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-    this.instances!.get(service)!.set(version, list);
+    versions.set(version, list);
   }
 
   deleteInstance(service: string, version: string, address: string): void {
-    const list = this.versionList(service, version).filter((i) => i.address !== address);
-    const versions = this.instances!.get(service)!;
+    const versions = this.versionsOf(service);
+    const list = (versions.get(version) ?? []).filter((i) => i.address !== address);
     if (list.length > 0) versions.set(version, list);
     else versions.delete(version);
     if (versions.size === 0) this.instances!.delete(service);
@@ -56,17 +63,19 @@ export class StateBuilder {
     return Object.freeze({
       revision,
       services: this.services ?? this.base.services,
-      instances: (this.instances as RegistryState['instances'] | null) ?? this.base.instances,
+      instances: this.instances ?? this.base.instances,
     });
   }
 
-  private versionList(service: string, version: string): RegisteredInstance[] {
-    this.instances ??= new Map([...this.base.instances].map(([k, v]) => [k, new Map(v) as Map<string, RegisteredInstance[]>]));
+  /** The service's version map, copied once per batch before it is changed. */
+  private versionsOf(service: string): Map<string, readonly RegisteredInstance[]> {
+    this.instances ??= new Map(this.base.instances);
     let versions = this.instances.get(service);
-    if (!versions) {
-      versions = new Map();
+    if (!this.copied.has(service) || versions === undefined) {
+      versions = new Map(versions ?? []);
       this.instances.set(service, versions);
+      this.copied.add(service);
     }
-    return [...(versions.get(version) ?? [])];
+    return versions as Map<string, readonly RegisteredInstance[]>;
   }
 }

@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import * as grpc from '@grpc/grpc-js';
+import { testPki } from '../helpers/pki.ts';
 import { TypeUrls } from '../../src/grpc/protos.ts';
 import { startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
 import { adsClient, decode, type AdsTestClient } from '../helpers/ads-client.ts';
@@ -83,4 +85,27 @@ test('a broken file keeps the last snapshot and says why; instances live in memo
   assert.equal((await call(cp.registry, 'POST', '/services/api/versions/v1/instances/127.0.0.1:8003/keepalive')).status, 200);
   await eventually(async () => (await get(cp.registry, '/services/api')).body.instances.v1 === undefined, 'the lease lapses', 15_000);
   assert.doesNotMatch(readFileSync(file, 'utf8'), /8003/, 'instances are not written to the file');
+});
+
+test('the ADS server over mutual TLS: a client with a certificate from the CA is served, one without is refused', async () => {
+  const pki = await testPki();
+  const secured = await startControlPlane({
+    source: `{ file: "${file}" }`,
+    xdsTls: `{ certFile: "${pki.file('upstream.crt')}", keyFile: "${pki.file('upstream.key')}", caFile: "${pki.file('ca.crt')}" }`,
+  });
+  const clients: AdsTestClient[] = [];
+  try {
+    const creds = grpc.credentials.createSsl(pki.read('ca.crt'), pki.read('gatehouse.key'), pki.read('gatehouse.crt'));
+    const good = adsClient(secured.xdsAddress, { id: 'gw-tls', cluster: 'edge' }, creds, { 'grpc.ssl_target_name_override': 'localhost' });
+    clients.push(good);
+    good.send({ type_url: TypeUrls.routeConfiguration, resource_names: ['gatehouse'] });
+    assert.ok(domains(await good.next(TypeUrls.routeConfiguration)).length > 0);
+    const anonymous = adsClient(secured.xdsAddress, { id: 'gw-anon', cluster: 'edge' }, grpc.credentials.createSsl(pki.read('ca.crt')), { 'grpc.ssl_target_name_override': 'localhost' });
+    clients.push(anonymous);
+    anonymous.send({ type_url: TypeUrls.routeConfiguration, resource_names: ['gatehouse'] });
+    await assert.rejects(anonymous.next(TypeUrls.routeConfiguration, 15_000));
+  } finally {
+    for (const c of clients) c.close();
+    await secured.close();
+  }
 });

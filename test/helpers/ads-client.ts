@@ -24,9 +24,14 @@ export function decode<T = any>(res: DiscoveryResponse): T[] {
   return res.resources.map((r) => unpackAny<T>(r));
 }
 
-export function adsClient(address: string, node = { id: 'test-node', cluster: 'edge' }): AdsTestClient {
+export function adsClient(
+  address: string,
+  node = { id: 'test-node', cluster: 'edge' },
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): AdsTestClient {
   const Ctor = grpcService('envoy.service.discovery.v3.AggregatedDiscoveryService');
-  const client = new Ctor(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  const client = new Ctor(address, credentials, { 'grpc.max_receive_message_length': 64 * 1024 * 1024, ...options });
   const stream = (client as any).StreamAggregatedResources() as grpc.ClientDuplexStream<object, DiscoveryResponse>;
   const received: DiscoveryResponse[] = [];
   let wake: (() => void) | null = null;

@@ -18,8 +18,8 @@ export interface TestControlPlane {
   close(): Promise<void>;
 }
 
-export function controlPlaneYaml(o: { source: string; xdsPort: number; registryPort: number; registryHost?: string; token?: string; extra?: string }): string {
-  return `xds: { address: "127.0.0.1:${o.xdsPort}" }
+export function controlPlaneYaml(o: { source: string; xdsPort: number; registryPort: number; registryHost?: string; token?: string; extra?: string; xdsTls?: string }): string {
+  return `xds: { address: "127.0.0.1:${o.xdsPort}"${o.xdsTls ? `, tls: ${o.xdsTls}` : ''} }
 source: ${o.source}
 registry: { address: "${o.registryHost ?? '127.0.0.1'}:${o.registryPort}"${o.token ? `, token: "${o.token}"` : ''} }
 trustDomain: mesh.local
@@ -30,7 +30,7 @@ export function etcdSource(endpoint: string, prefix = '/gatehouse/'): string {
   return `{ etcd: { endpoints: ["${endpoint}"], prefix: "${prefix}", timeout: 2s } }`;
 }
 
-export async function startControlPlane(o: { source: string; registryHost?: string; token?: string; extra?: string }): Promise<TestControlPlane> {
+export async function startControlPlane(o: { source: string; registryHost?: string; token?: string; extra?: string; xdsTls?: string }): Promise<TestControlPlane> {
   const [xdsPort, registryPort] = await Promise.all([freePort(), freePort()]);
   const yaml = controlPlaneYaml({ ...o, xdsPort, registryPort });
   const parsed = parseControlPlaneConfig(yaml);

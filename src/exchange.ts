@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { CompiledRoute } from './router/types.ts';
 import type { Cluster } from './upstream/cluster.ts';
 import type { Endpoint } from './upstream/endpoint.ts';
@@ -57,6 +57,14 @@ export class Exchange {
   upstreamHeadersRemove: Set<string> | null = null;
   /** Extra headers for the response to the client (RateLimit-*, …): flat [name, value, …] pairs. */
   responseHeadersAdd: string[] | null = null;
+  /** Extra headers appended to the response to the client (ext_authz `append`): flat [name, value, …] pairs. */
+  responseHeadersAppend: string[] | null = null;
+  /**
+   * The request body when a filter already started reading it (ext_authz `withRequestBody`): the whole
+   * body (small: replayable), or one stream of what was read joined with the rest (sent once). null:
+   * the body, if any, is still unread in `req`.
+   */
+  prefetchedBody: Buffer | Readable | null = null;
   /** Delay injected by the route's fault filter, in ms (0: none). */
   faultDelayMs = 0;
   /** Retries made after the first try (router retries). */

@@ -429,9 +429,19 @@ export const extAuthzSchema = z
         headersFromServer: z.array(headerName()).default(() => []),
       })
       .optional(),
+    /** Per Check call (gRPC deadline, HTTP request). */
     timeout: durationDefault('250ms'),
     failureModeAllow: z.boolean().default(false),
-    withRequestBody: z.strictObject({ maxBytes: posInt() }).optional(),
+    /** Send up to maxBytes of the body (a larger one is sent truncated, flagged by x-envoy-auth-partial-body). */
+    withRequestBody: z
+      .strictObject({
+        maxBytes: posInt(),
+        /** gRPC: the body as bytes in `raw_body` instead of a UTF-8 string in `body` (Envoy's pack_as_bytes). */
+        packAsBytes: z.boolean().default(false),
+      })
+      .optional(),
+    /** gRPC: extra `context_extensions` for the service (Envoy's per-route check_settings). */
+    contextExtensions: z.record(text(), z.string()).optional(),
   })
   .check(exactlyOneOf(['grpc', 'http']));
 

@@ -23,8 +23,6 @@ export const UNSUPPORTED: readonly UnsupportedRule[] = [
   { path: 'tracing' },
   { path: 'grpcHealth' },
   { path: 'overload' },
-  { path: 'virtualHosts[].extAuthz' },
-  { path: 'virtualHosts[].routes[].extAuthz', when: (v) => v !== null },
   // listeners
   { path: 'listeners[].proxyProtocol', when: isTrue },
   // clusters

@@ -6,8 +6,7 @@ import type { Endpoint } from '../upstream/endpoint.ts';
 import type { ForwardAction } from '../router/types.ts';
 import { admitUpstream, pickContext, upstreamConnected, upstreamFinished, upstreamResponded } from '../upstream/outcome.ts';
 import type { Exchange } from '../exchange.ts';
-import type { Http2ServerRequest } from 'node:http2';
-import { sendError } from './respond.ts';
+import { addFilterResponseHeaders, sendError } from './respond.ts';
 import { buildUpstreamHeaders, stripResponseHopByHop } from './upstream-headers.ts';
 import { mutateResponseHeaders, type HeaderMutation } from './header-mutations.ts';
 import {
@@ -20,7 +19,7 @@ import {
   type FailureKind,
   type RetryPolicy,
 } from './retry-policy.ts';
-import { BodyLimit, BodyTooLargeError, keepSmallBody } from './retry-body.ts';
+import { BodyLimit, BodyTooLargeError, keepSmallBody, requestHasBody } from '../request-body.ts';
 import { mirrorSelected, sendMirror } from './mirror.ts';
 
 // Forwarding one request through undici's dispatch API: the request body is streamed from the client
@@ -82,13 +81,6 @@ function failureKind(err: unknown, spec: GatewayErrorSpec, perTryBound: boolean)
     return /REFUSED_STREAM/.test(String((err as Error)?.message)) ? 'refused-stream' : 'reset';
   }
   return null;
-}
-
-function requestHasBody(ex: Exchange): boolean {
-  const req = ex.req;
-  if ('stream' in req) return !(req as Http2ServerRequest).stream.endAfterHeaders;
-  const h = req.headers;
-  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
 
@@ -281,8 +273,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return;
     }
     stripResponseHopByHop(headers);
-    const extra = ex.responseHeadersAdd;
-    if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
+    addFilterResponseHeaders(ex, headers);
     if (this.run.responseHeaders !== null) mutateResponseHeaders(this.run.responseHeaders, headers, ex);
     try {
       ex.res.writeHead(statusCode, headers as Record<string, string | string[]>);
@@ -337,6 +328,13 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
   const mirror = a !== null && mirrorSelected(a.mirror) ? a.mirror : null;
   const run = new ForwardRun(ex, cluster, o, headers, retry, a?.responseHeaders ?? null);
 
+  const prefetched = ex.prefetchedBody;
+  if (prefetched !== null) {
+    // A filter (ext_authz withRequestBody) already read the body: kept whole (replayable) or one stream.
+    if (mirror !== null && Buffer.isBuffer(prefetched)) sendMirror(mirror, method, o.upstreamPath, headers, prefetched, o.timeoutMs);
+    run.start(prefetched);
+    return;
+  }
   if (!requestHasBody(ex)) {
     if (mirror !== null) sendMirror(mirror, method, o.upstreamPath, headers, null, o.timeoutMs);
     run.start(null);

@@ -7,7 +7,7 @@ import type { CompiledRoute } from '../router/types.ts';
 import { RouteInput } from '../router/match.ts';
 import { Exchange, type GatewayRequest, type GatewayResponse } from '../exchange.ts';
 import { acceptOrCreateRequestId } from './request-id.ts';
-import { sendDirect, sendError, sendRedirect } from './respond.ts';
+import { sendDirect, sendError, sendRedirect, sendRejection } from './respond.ts';
 import { forward } from './forward.ts';
 import { proxyWebSocket, SocketResponse } from './websocket.ts';
 import type { Duplex } from 'node:stream';
@@ -124,7 +124,7 @@ function route(ex: Exchange, view: ListenerView): void {
   }
   ex.route = matched;
   if (matched.filters === null) runAction(ex, matched, listener, trusted);
-  else runFilters(ex, matched.filters, 0, () => runAction(ex, matched!, listener, trusted), (r) => sendError(ex, r.error, r.headers), () => sendError(ex, Errors.internal));
+  else runFilters(ex, matched.filters, 0, () => runAction(ex, matched!, listener, trusted), (r) => sendRejection(ex, r), () => sendError(ex, Errors.internal));
 }
 
 /** 408 (or, once the response started, a reset) when the request body is not complete in time. */

@@ -5,6 +5,7 @@ import type { RequestFilter } from '../filters/filter.ts';
 import { compileRateLimitFilters } from '../filters/ratelimit/filter.ts';
 import { RateLimits } from '../filters/ratelimit/runtime.ts';
 import type { AuthnRuntime } from '../filters/authn/runtime.ts';
+import type { ExtAuthzRuntime } from '../filters/ext-authz/runtime.ts';
 import { compileAuthz } from '../filters/authz/filter.ts';
 import { compileFaultFilter } from '../filters/fault/fault-filter.ts';
 import { compileHeaderMutation } from '../proxy/header-mutations.ts';
@@ -110,7 +111,8 @@ function compileAction(
 
 /**
  * The route's filter chain, in the order the SPEC implies: IP-keyed rate limits (cheap, before any
- * token work) → authn → authz → claim-keyed rate limits → fault injection. Each concern adds its filter here.
+ * token work) → authn → authz → ext_authz → claim-keyed rate limits → internal token → fault injection.
+ * Each concern adds its filter here.
  */
 function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: FilterDeps): RequestFilter[] | null {
   const filters: RequestFilter[] = [];
@@ -122,6 +124,10 @@ function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: Filter
   else if (deps.authn?.guard) filters.push(deps.authn.guard); // no authn: still drop spoofed identity headers
   const authz = compileAuthz(r.authz ?? vh.authz);
   if (authz) filters.push(authz);
+  // External authorization: the route's (null turns the host's off), else the host's.
+  const extAuthz = r.extAuthz === null ? undefined : (r.extAuthz ?? vh.extAuthz);
+  const ext = extAuthz && deps.extAuthz ? deps.extAuthz.filterFor(extAuthz, vh.name, r.name) : null;
+  if (ext) filters.push(ext);
   if (limits.afterAuthn) filters.push(limits.afterAuthn); // claim keys: need the verified claims
   if (deps.authn?.internalTokenFilter) filters.push(deps.authn.internalTokenFilter); // minted last: only for admitted requests
   // Fault injection last: only traffic that would have been forwarded is delayed or aborted.
@@ -135,6 +141,7 @@ function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: Filter
 export interface FilterDeps {
   readonly authn?: AuthnRuntime;
   readonly rateLimits?: RateLimits;
+  readonly extAuthz?: ExtAuthzRuntime;
 }
 
 export function compileVirtualHost(

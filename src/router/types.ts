@@ -70,7 +70,7 @@ export interface CompiledRoute {
   readonly order: number;
   /** Every predicate of the route's `match` (path, methods, headers, query). */
   matches(r: RouteRequest): boolean;
-  /** Filters run before the action, in order (rate limit by IP → authn → authz → other limits → fault); null when none. */
+  /** Filters run before the action, in order (rate limit by IP → authn → authz → ext_authz → other limits → fault); null when none. */
   readonly filters: readonly RequestFilter[] | null;
   readonly action: RouteAction;
 }

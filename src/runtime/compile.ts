@@ -18,6 +18,7 @@ import { ActiveHealthChecker } from '../health/active-check.ts';
 import { log } from '../observability/logger.ts';
 import type { CompiledListener, Generation } from './generation.ts';
 import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runtime.ts';
+import { compileExtAuthz } from '../filters/ext-authz/runtime.ts';
 
 // compile(snapshot, previous): builds every runtime object once — TLS contexts, SNI tables, route
 // tables, clusters with their pools and balancers. Clusters whose config and TLS material did not
@@ -35,7 +36,7 @@ export interface CompileResult {
   readonly generation: Generation;
   /** Clusters of the previous generation that the new one does not use: close them after the swap. */
   readonly retired: Cluster[];
-  /** Other resources of the previous generation it no longer uses (authn providers, minter): close after the swap. */
+  /** Other resources of the previous generation it no longer uses (authn providers, minter, ext_authz services): close after the swap. */
   readonly retiredResources: Closeable[];
   /** Background work the gateway's readiness waits for, bounded (first JWKS fetches, Redis). */
   readonly warming: Warmup[];
@@ -202,10 +203,12 @@ export async function compile(
 
   const rateLimits = await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
   const authn = await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
+  const extAuthz = await compileExtAuthz(config, previous?.extAuthz, errors);
 
   const hosts = new HostTable();
   for (const [i, vh] of config.virtualHosts.entries()) {
-    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits });
+    const deps = { authn: authn.runtime, rateLimits, extAuthz: extAuthz.runtime };
+    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, deps);
     for (const d of vh.domains) hosts.add(d, compiledHost);
   }
 
@@ -214,6 +217,7 @@ export async function compile(
     for (const c of clusters.values()) if (previous?.clusters.get(c.name) !== c) void c.close();
     rateLimits.discard(previous?.rateLimits);
     for (const r of authn.created) r.close();
+    for (const r of extAuthz.created) r.close();
     throw new CompileError(errors);
   }
 
@@ -221,9 +225,19 @@ export async function compile(
   if (previous) for (const c of previous.clusters.values()) if (clusters.get(c.name) !== c) retired.push(c);
 
   return {
-    generation: Object.freeze({ version, config, listeners, hosts, clusters, rateLimits, authn: authn.runtime, files: collectFiles(config, configFile) }),
+    generation: Object.freeze({
+      version,
+      config,
+      listeners,
+      hosts,
+      clusters,
+      rateLimits,
+      authn: authn.runtime,
+      extAuthz: extAuthz.runtime,
+      files: collectFiles(config, configFile),
+    }),
     retired,
-    retiredResources: authn.retired,
+    retiredResources: [...authn.retired, ...extAuthz.retired],
     warming: authn.warming,
   };
 }
@@ -242,5 +256,11 @@ export function collectFiles(config: GatewayConfig, configFile: string): string[
     if (p.jwksCaFile) files.add(p.jwksCaFile);
   }
   if (config.authn?.internalToken) files.add(config.authn.internalToken.signingKeyFile);
+  for (const vh of config.virtualHosts) {
+    for (const ea of [vh.extAuthz, ...vh.routes.map((r) => r.extAuthz)]) {
+      const t = ea?.grpc?.tls;
+      for (const f of [t?.caFile, t?.certFile, t?.keyFile]) if (f) files.add(f);
+    }
+  }
   return [...files];
 }

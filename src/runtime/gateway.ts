@@ -190,6 +190,7 @@ export class Gateway {
     if (this.gen) await Promise.all([...this.gen.clusters.values()].map((c) => c.close()));
     await this.gen?.rateLimits.close();
     this.gen?.authn.close();
+    this.gen?.extAuthz.close();
     this.accessLog.close();
     log.info('stopped');
   }

@@ -4,6 +4,7 @@
 // The registry: http://127.0.0.1:9903/ · the gateway: https://localhost:8443/ · its admin: http://127.0.0.1:9901/
 // etcd listens on 127.0.0.1:23790 with a throwaway data dir (removed on exit).
 import { spawn, type ChildProcess } from 'node:child_process';
+import https from 'node:https';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -67,6 +68,24 @@ async function waitForHealth(url: string, what: string): Promise<void> {
   throw new Error(`${what} did not come up`);
 }
 
+/** Until the gateway answers `path` with a 2xx (its routes came from the control plane). */
+async function waitForRoute(path: string, what: string): Promise<void> {
+  const ca = readFileSync(join(CERTS, 'ca.crt'));
+  for (let i = 0; i < 100; i++) {
+    const status = await new Promise<number>((resolve) => {
+      https
+        .get({ host: '127.0.0.1', port: 8443, path, servername: 'localhost', headers: { host: 'localhost' }, ca, timeout: 2000 }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', () => resolve(0));
+    });
+    if (status >= 200 && status < 300) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: not within 20 s`);
+}
+
 try {
   if (await ensureDevCerts(CERTS)) process.stderr.write(`created development certificates in ${CERTS}/\n`);
   for (const service of ['catalog', 'hello']) {
@@ -95,6 +114,7 @@ try {
   await Promise.all([demo('catalog', 'v1', 9550), demo('hello', 'v1', 9551), demo('hello', 'v2', 9552)]);
 
   await start('gatehouse', process.execPath, [bin, '--config', join(HERE, 'gateway.yaml')], 'gatehouse serving');
+  await waitForRoute('/catalog/', 'the gateway routing /catalog from the control plane');
 
   process.stderr.write(`
 ────────────────────────────────────────────────────────────────────────────

@@ -5,6 +5,7 @@
  * zod-errors, env, duration, checks). Nothing else of the gateway is imported.
  */
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import YAML from 'yaml';
@@ -153,5 +154,20 @@ export function parseControlPlaneConfig(source: string, env: NodeJS.ProcessEnv =
     const schemaErrors = parsed.success ? [] : issuesToErrors(parsed.error.issues).filter((e) => !envPaths.has(e.path));
     return { ok: false, errors: [...envErrors, ...schemaErrors] };
   }
+  const missing = missingFiles(parsed.data);
+  if (missing.length > 0) return { ok: false, errors: missing };
   return { ok: true, config: parsed.data };
+}
+
+/** The files the control plane itself reads must exist (the registry file may not: the first write creates it). */
+function missingFiles(c: ControlPlaneConfig): ConfigError[] {
+  const files: Array<[string, string | undefined]> = [
+    ['xds.tls.certFile', c.xds.tls?.certFile],
+    ['xds.tls.keyFile', c.xds.tls?.keyFile],
+    ['xds.tls.caFile', c.xds.tls?.caFile],
+    ['source.etcd.tls.caFile', c.source.etcd?.tls?.caFile],
+    ['source.etcd.tls.certFile', c.source.etcd?.tls?.certFile],
+    ['source.etcd.tls.keyFile', c.source.etcd?.tls?.keyFile],
+  ];
+  return files.filter(([, f]) => f !== undefined && !existsSync(f)).map(([path]) => ({ path, message: 'file not found' }));
 }

@@ -98,6 +98,8 @@ test('control-plane config: defaults, and every error as path: message', () => {
       'xds.address: expected host:port (e.g. 0.0.0.0:8443 or [::1]:8443)',
     ].sort(),
   );
+  const noFile = parseControlPlaneConfig('xds: { address: "127.0.0.1:1", tls: { certFile: /nonexistent/x.crt, keyFile: /nonexistent/x.key } }\nsource: { file: /nonexistent/r.yaml }\nregistry: { address: "127.0.0.1:2" }\n');
+  assert.deepEqual(!noFile.ok && noFile.errors.map((e) => `${e.path}: ${e.message}`), ['xds.tls.certFile: file not found', 'xds.tls.keyFile: file not found']);
   const env = parseControlPlaneConfig('xds: { address: "127.0.0.1:1" }\nsource: { file: r.yaml }\nregistry: { address: "0.0.0.0:2", token: "${REGISTRY_TOKEN}" }\n', {});
   assert.deepEqual(!env.ok && env.errors.map((e) => `${e.path}: ${e.message}`), ['registry.token: environment variable REGISTRY_TOKEN is not set']);
 });

@@ -112,6 +112,9 @@ test('a service the compiler cannot serve is stored and reported; the others are
   const topology = (await get(cp.registry, '/topology')).body;
   assert.ok(topology.services.includes('orders'));
   assert.deepEqual(topology.edges.filter((e: any) => e.from === 'orders'), [{ from: 'orders', to: 'cart' }, { from: 'orders', to: 'billing' }]);
+  const svg = await get(cp.registry, '/topology.svg');
+  assert.match(svg.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+  assert.match(svg.body, /data-service="orders"/);
 });
 
 test('instances: register with a lease, keep alive, leave the endpoint set when the lease lapses', async () => {

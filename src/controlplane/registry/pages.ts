@@ -106,9 +106,14 @@ function exposeText(doc: ServiceDocument): Safe {
   return html`${doc.expose.map((e) => html`<div><code>${e.domains.join(', ')}${e.prefix}</code>${e.routeConfig !== 'gatehouse' ? html` <span class="tag grey">${e.routeConfig}</span>` : ''}</div>`)}`;
 }
 
-export function mapSvg(view: RegistryView, views: ServiceView[]): string {
+/** Above this many services the map draws only those with a dependency either way (the rest is a count). */
+const MAP_ALL_UP_TO = 60;
+
+export function mapSvg(view: RegistryView, views: ServiceView[], all = false): string {
   const state = view.store.state();
-  const topology = state ? topologyOf(state) : { services: [], edges: [] };
+  const full = state ? topologyOf(state) : { services: [], edges: [] };
+  const connected = new Set(full.edges.flatMap((e) => [e.from, e.to]));
+  const topology = all || full.services.length <= MAP_ALL_UP_TO ? full : { services: full.services.filter((s) => connected.has(s)), edges: full.edges };
   const details = new Map<string, string>();
   for (const sv of views) {
     if (!sv.document) continue;
@@ -167,7 +172,8 @@ ${views.length === 0
   ? html`<div class="card">No service is registered yet. <a href="/ui/new">Register the first one</a>, or <code>PUT /services/&lt;name&gt;</code> a JSON document.</div>`
   : html`<table id="services"><tr><th>service</th><th>namespace</th><th>owners</th><th>versions · weight · instances</th><th>exposed at</th><th>depends on</th><th>status</th></tr>${rows}</table>`}
 <h2 id="map">Dependency map</h2>
-<p class="muted small">An arrow goes from a service to one it calls (<code>dependsOn</code>). Red: left out of the snapshot; dashed: names no registered service.</p>
+<p class="muted small">An arrow goes from a service to one it calls (<code>dependsOn</code>). Red: left out of the snapshot; dashed: names no registered service.
+${views.length > MAP_ALL_UP_TO ? html` Services with no dependency either way are not drawn here (${views.length} services in all); the whole map: <a href="/topology.svg">/topology.svg</a>.` : ''}</p>
 <div class="map">${raw(mapSvg(view, views))}</div>
 ${subscribersSection(view)}`;
   return layout(view, 'Services', body);

@@ -67,7 +67,7 @@ export function buildRegistryApp(view: RegistryView, opts: { token?: string; loo
 
   registerApi(app, view);
 
-  app.get('/topology.svg', async (_req, reply) => reply.type('image/svg+xml; charset=utf-8').send(mapSvg(view, allServiceViews(view))));
+  app.get('/topology.svg', async (_req, reply) => reply.type('image/svg+xml; charset=utf-8').send(mapSvg(view, allServiceViews(view), true)));
 
   // ───────────────────────────── pages ─────────────────────────────
   app.get('/', async (_req, reply) => page(reply, indexPage(view)));

@@ -84,6 +84,8 @@ interface Subscriber {
   connectedAt: number;
   types: Map<string, TypeState>;
   nonce: number;
+  /** The stream's buffer is full: pushes wait for 'drain' and then send only the latest state. */
+  blocked: boolean;
 }
 
 export interface AdsServerOptions {
@@ -168,7 +170,7 @@ export class AdsServer {
   // ───────────────────────────── one stream ─────────────────────────────
 
   private onStream(call: AdsCall): void {
-    const sub: Subscriber = { id: this.nextId++, call, node: '', cluster: '', peer: call.getPeer(), connectedAt: Date.now(), types: new Map(), nonce: 0 };
+    const sub: Subscriber = { id: this.nextId++, call, node: '', cluster: '', peer: call.getPeer(), connectedAt: Date.now(), types: new Map(), nonce: 0, blocked: false };
     this.subscribers.add(sub);
     const gone = () => {
       if (this.subscribers.delete(sub)) this.log.info({ node: sub.node, peer: sub.peer }, 'xDS subscriber left');
@@ -179,6 +181,14 @@ export class AdsServer {
       } catch (err) {
         this.log.error({ err, node: sub.node }, 'xDS request handling failed');
         call.destroy(err as Error);
+      }
+    });
+    call.on('drain', () => {
+      // A slow subscriber never queues a backlog of versions: it gets the latest of each type now.
+      sub.blocked = false;
+      for (const typeUrl of PUSH_ORDER) {
+        const ts = sub.types.get(typeUrl);
+        if (ts) this.respond(sub, typeUrl, ts, !ts.answered);
       }
     });
     call.on('end', () => {
@@ -228,6 +238,7 @@ export class AdsServer {
   private respond(sub: Subscriber, typeUrl: string, ts: TypeState, force: boolean): void {
     const snapshot = this.snapshot;
     if (snapshot === null) return; // the first snapshot will answer
+    if (sub.blocked) return; // 'drain' will answer with whatever is current then
     if (ts.names !== null && ts.names.size === 0 && !WILDCARD_TYPES.has(typeUrl)) {
       ts.answered = true; // subscribed to nothing of a named type: nothing to send
       ts.sent = new Map();
@@ -242,7 +253,7 @@ export class AdsServer {
     ts.lastNonce = response.nonce;
     ts.sentVersion = snapshot.version;
     ts.answered = true;
-    sub.call.write(response);
+    if (!sub.call.write(response)) sub.blocked = true;
   }
 
   private response(sub: Subscriber, typeUrl: string, resources: AnyMessage[]): DiscoveryResponse {

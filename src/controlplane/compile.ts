@@ -16,7 +16,6 @@ import { parseDuration } from '../config/duration.ts';
 import { serviceIdentity, type ExposeEntry, type ServiceDocument, type ServiceVersion } from './registry/document.ts';
 import type { RegisteredInstance, RegistryState, StoredService } from './store/types.ts';
 
-export const ROUTE_CONFIG_DEFAULT = 'gatehouse';
 /** The custom cluster type of an SRV version (agreed with the gateway's xDS client). */
 export const SRV_CLUSTER_TYPE = 'gatehouse.dns_srv';
 export const SRV_REFRESH_DEFAULT = '30s';

@@ -18,7 +18,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { parseDuration } from '../../config/duration.ts';
 import type { RegistryView } from '../control-plane.ts';
-import { StoreUnavailableError, type StoredService, type WriteCondition, type WriteResult } from '../store/types.ts';
+import type { StoredService, WriteCondition, WriteResult } from '../store/types.ts';
 import { endpointError, LABEL, validateServiceDocument } from './document.ts';
 import { topologyOf } from './topology.ts';
 import { allServiceViews, documentResponse, serviceView } from './views.ts';
@@ -207,8 +207,4 @@ export function badRequest(reply: FastifyReply, errors: string[]): FastifyReply 
 
 function notFound(reply: FastifyReply, message: string): FastifyReply {
   return reply.code(404).send({ error: 'not_found', message });
-}
-
-export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
-  return err instanceof StoreUnavailableError;
 }

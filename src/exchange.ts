@@ -5,6 +5,7 @@ import type { CompiledRoute } from './router/types.ts';
 import type { Cluster } from './upstream/cluster.ts';
 import type { Endpoint } from './upstream/endpoint.ts';
 import type { ListenerView } from './runtime/generation.ts';
+import type { RequestSpan } from './observability/tracing/request-span.ts';
 
 export type GatewayRequest = IncomingMessage | Http2ServerRequest;
 /** What the gateway uses of a response; node's HTTP/1.1 and HTTP/2-compat responses both fit it. */
@@ -73,6 +74,23 @@ export class Exchange {
   upgrade: { readonly socket: Duplex; readonly head: Buffer } | null = null;
   /** Aborts the upstream exchange in flight, if any. */
   abortUpstream: ((reason: Error) => void) | null = null;
+  /** W3C trace context (observability/trace-context.ts): the trace and the gateway's span in it. */
+  traceId = '';
+  /** The gateway's span id: the upstream's parent (the server span's id when spans are exported). */
+  spanId = '';
+  sampled = false;
+  /** The client's tracestate, passed on with a valid traceparent (else null). */
+  traceState: string | null = null;
+  /** The server span when span export is configured; null otherwise (the one check the request path makes). */
+  span: RequestSpan | null = null;
+  /** TLS version of the client connection (listener/tls-version.ts). */
+  tlsVersion: string | null = null;
+  /** Request body bytes received (-1: not counted; the access log then uses Content-Length). */
+  bytesIn = -1;
+  /** Response body bytes sent to the client. */
+  bytesOut = 0;
+  /** Response-flag bits set along the way (observability/response-flags.ts); the rest derive from errorCode. */
+  flags = 0;
 
   constructor(req: GatewayRequest, res: GatewayResponse, view: ListenerView, startedAt: number) {
     this.req = req;

@@ -24,7 +24,12 @@ export class BodyTooLargeError extends Error {
 /** Counts the bytes of a body without a Content-Length and fails the stream past the limit. */
 export class BodyLimit extends Transform {
   private seen: number;
-  constructor(private readonly max: number, already = 0) {
+  constructor(
+    private readonly max: number,
+    already = 0,
+    /** Told the byte count when the body ended (the access log's bytesIn). */
+    private readonly onEnd: ((bytes: number) => void) | null = null,
+  ) {
     super();
     this.seen = already;
   }
@@ -32,6 +37,10 @@ export class BodyLimit extends Transform {
     this.seen += chunk.length;
     if (this.seen > this.max) cb(new BodyTooLargeError('request body too large'));
     else cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    this.onEnd?.(this.seen);
+    cb();
   }
 }
 

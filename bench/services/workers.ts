@@ -52,3 +52,11 @@ export function fastifyProxyService(id: string, upstream: string): ServiceDef {
     },
   };
 }
+
+/** An OTLP/HTTP trace sink (a collector stand-in that accepts and discards exports). */
+export const otlpSink: ServiceDef = {
+  id: 'otlp-sink',
+  title: 'OTLP/HTTP trace sink (accepts POST /v1/traces, answers 200)',
+  needs: [],
+  start: (ctx) => startWorker(ctx, 'otlp-sink', 'bench/workers/otlp-sink.ts', {}, false, {}),
+};

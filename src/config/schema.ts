@@ -134,11 +134,16 @@ export const adminSchema = z.strictObject({
   token: text().optional(),
 });
 
+/** `accessLog.path` values that are not file paths. */
+export const ACCESS_LOG_STREAMS = ['stdout', 'stderr', 'off'] as const;
+
 export const accessLogSchema = z.strictObject({
-  /** `stdout`, `stderr`, or a file path (made absolute). */
+  /** `stdout`, `stderr`, `off` (no access log), or a file path (made absolute). */
   path: text()
     .default('stdout')
-    .transform((p) => (p === 'stdout' || p === 'stderr' ? p : path.resolve(p))),
+    .transform((p) => ((ACCESS_LOG_STREAMS as readonly string[]).includes(p) ? p : path.resolve(p))),
+  /** Share (0–1) of 2xx lines written; every other status is always logged. */
+  sample2xx: z.number().min(0).max(1).default(1),
 });
 
 export const tracingSchema = z.strictObject({

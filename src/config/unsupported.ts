@@ -20,7 +20,6 @@ const oneOf = (...values: unknown[]) => (v: unknown) => values.includes(v);
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level
   { path: 'xds' },
-  { path: 'tracing' },
   { path: 'grpcHealth' },
   { path: 'overload' },
   // listeners

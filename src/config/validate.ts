@@ -10,7 +10,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatPath, type ConfigError, type PathSegment } from './errors.ts';
-import type { ExtAuthzConfig, GatewayConfig } from './schema.ts';
+import { ACCESS_LOG_STREAMS, type ExtAuthzConfig, type GatewayConfig } from './schema.ts';
 
 type Collect = (path: PathSegment[], message: string) => void;
 
@@ -272,7 +272,7 @@ async function checkFiles(cfg: GatewayConfig): Promise<ConfigError[]> {
   });
   // The access log is written, not read: only its directory has to exist.
   const log = cfg.accessLog.path;
-  if (log !== 'stdout' && log !== 'stderr') {
+  if (!(ACCESS_LOG_STREAMS as readonly string[]).includes(log)) {
     checks.push(
       stat(path.dirname(log)).then(
         (st) => (st.isDirectory() ? null : { path: 'accessLog.path', message: `${path.dirname(log)} is not a directory` }),

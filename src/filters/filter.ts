@@ -31,6 +31,8 @@ export type FilterResult = Rejection | undefined;
 export interface RequestFilter {
   readonly name: string;
   onRequest(ex: Exchange): FilterResult | Promise<FilterResult>;
+  /** What this instance checks, in a few words (for `explain` and GET /routes; never per request). */
+  describe?(): string;
 }
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {

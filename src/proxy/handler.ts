@@ -13,6 +13,8 @@ import { proxyWebSocket, SocketResponse } from './websocket.ts';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import { startTrace } from '../observability/trace-context.ts';
+import { tlsVersionOf } from '../listener/tls-version.ts';
 import './metrics.ts'; // registers the retry/mirror/fault counters with /metrics
 
 // The request path of a TLS listener: read the generation once, then
@@ -69,7 +71,9 @@ function route(ex: Exchange, view: ListenerView): void {
   const listener = view.listener;
   const headers = req.headers;
   ex.requestId = acceptOrCreateRequestId(headers['x-request-id']);
+  startTrace(ex, view.gen.tracing);
   ex.peer = plainAddress(req.socket?.remoteAddress);
+  ex.tlsVersion = tlsVersionOf(req);
   const trusted = listener.trust !== TRUST_NONE && listener.trust(ex.peer, 0);
   ex.clientIp = trusted
     ? resolveClientAddress(ex.peer, headers['x-forwarded-for'] as string | undefined, listener.trust)

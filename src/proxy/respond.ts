@@ -28,7 +28,11 @@ export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Reco
   if (extraHeaders) Object.assign(headers, extraHeaders);
   if (closeConnection && ex.req.httpVersionMajor === 1) headers.connection = 'close';
   res.writeHead(e.status, headers);
-  res.end(ex.req.method === 'HEAD' ? undefined : body);
+  if (ex.req.method === 'HEAD') res.end();
+  else {
+    ex.bytesOut += headers['content-length'] as number;
+    res.end(body);
+  }
 }
 
 type MutableHeaders = Record<string, string | string[] | number | undefined>;
@@ -86,6 +90,7 @@ export function sendRejection(ex: Exchange, r: Rejection): void {
     sendError(ex, r.error);
     return;
   }
+  if (!bodyless) ex.bytesOut += own.body.length;
   ex.res.end(bodyless ? undefined : own.body);
 }
 
@@ -98,7 +103,11 @@ export function sendDirect(ex: Exchange, status: number, body: Buffer, contentTy
       'x-request-id': ex.requestId,
     }),
   );
-  ex.res.end(ex.req.method === 'HEAD' ? undefined : body);
+  if (ex.req.method === 'HEAD') ex.res.end();
+  else {
+    ex.bytesOut += body.length;
+    ex.res.end(body);
+  }
 }
 
 export function sendRedirect(ex: Exchange, status: number, location: string): void {

@@ -11,10 +11,11 @@ import { compileFaultFilter } from '../filters/fault/fault-filter.ts';
 import { compileHeaderMutation } from '../proxy/header-mutations.ts';
 import { compileRetryPolicy } from '../proxy/retry-policy.ts';
 import type { ClusterChoice, CompiledRoute, CompiledVirtualHost, ForwardAction, RouteAction, RouteRequest } from './types.ts';
-import { compileMatch } from './match.ts';
+import { allOf, compileConditions } from './match.ts';
+import { RouteStats } from '../observability/request-stats.ts';
 import { RouteIndex } from './route-index.ts';
 import { compilePrefixRewrite } from './rewrite.ts';
-import { compileStickyKey, SingleCluster, WeightedSplit } from './split.ts';
+import { compileStickyKey, describeSticky, SingleCluster, WeightedSplit } from './split.ts';
 
 // Compiles a virtual host's routes once per generation: predicates into closures, the route list into
 // an index, actions into ready objects (split tables, rewrites, header edits, retry policy), filters
@@ -50,7 +51,7 @@ function compileSplit(
     errors.push({ path: `${path}.weightedClusters`, message: 'total weight must be above 0' });
     return null;
   }
-  return new WeightedSplit(entries, a.stickyOn ? compileStickyKey(a.stickyOn) : null);
+  return new WeightedSplit(entries, a.stickyOn ? compileStickyKey(a.stickyOn) : null, a.stickyOn ? describeSticky(a.stickyOn) : null);
 }
 
 function compileForward(
@@ -136,12 +137,21 @@ function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: Filter
   return filters.length > 0 ? filters : null;
 }
 
-/** Compiled per-generation objects route filters are built from. */
 /** The per-generation runtimes a route's filters are built from. */
 export interface FilterDeps {
   readonly authn?: AuthnRuntime;
   readonly rateLimits?: RateLimits;
   readonly extAuthz?: ExtAuthzRuntime;
+  /**
+   * The stats of the route of the same virtual host and name in the previous generation, so its
+   * counters carry on across a reload (default: fresh stats).
+   */
+  readonly previousStats?: (virtualHost: string, route: string) => RouteStats | undefined;
+}
+
+/** Clusters a route's action can send to (for its stats cells). */
+function destinations(action: RouteAction): string[] {
+  return action.kind === 'forward' ? action.split.clusters.map((c) => c.name) : [];
 }
 
 export function compileVirtualHost(
@@ -159,14 +169,27 @@ export function compileVirtualHost(
     const action = compileAction(r, `${path}.routes[${i}]`, clusters, errors);
     if (!action) continue;
     const filters = compileRouteFilters(vh, r, deps);
+    const conditions = Object.freeze(compileConditions(r.match));
+    const stats = (deps.previousStats?.(vh.name, r.name) ?? new RouteStats(vh.name, r.name)).expect(destinations(action));
     routes.push(
-      Object.freeze({ name: r.name, virtualHost: vh.name, order: routes.length, matches: compileMatch(r.match), filters, action }),
+      Object.freeze({
+        name: r.name,
+        virtualHost: vh.name,
+        origin: 'yaml' as const,
+        order: routes.length,
+        matches: allOf(conditions),
+        conditions,
+        stats,
+        filters,
+        action,
+      }),
     );
     matches.push(r.match);
   }
   const index = new RouteIndex(routes, matches);
   return Object.freeze({
     name: vh.name,
+    domains: Object.freeze([...vh.domains]),
     routes: Object.freeze(routes),
     match: (r: RouteRequest) => index.match(r),
   });

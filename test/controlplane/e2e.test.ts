@@ -49,7 +49,7 @@ function meshService(id: string): Promise<TestUpstream> {
 
 async function startReplica(node: string): Promise<void> {
   const cfg = await writeConfig(`${gatewayPreamble(pki)}
-accessLog: { path: /dev/null }
+accessLog: { path: off }
 xds:
   server: "${cp.xdsAddress}"
   node: { id: ${node}, cluster: edge }

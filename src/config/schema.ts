@@ -195,6 +195,12 @@ export const listenerLimitsSchema = z.strictObject({
   idleTimeout: durationDefault('60s'),
   http2MaxConcurrentStreams: posInt().default(100),
   maxConnections: posInt().default(10000),
+  /**
+   * A request header name with an underscore (`x_auth_sub`): `reject` answers 400, `drop` removes the
+   * header before routing. Many servers (CGI, PHP, nginx with underscores_in_headers) read `_` as `-`,
+   * so such a name could pose as an identity header the gateway sets (Envoy's headers_with_underscores_action).
+   */
+  headersWithUnderscores: z.enum(['reject', 'drop']).default('reject'),
 });
 
 export const trustedProxiesSchema = z.strictObject({

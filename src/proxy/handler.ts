@@ -1,6 +1,7 @@
 import { Errors } from '../errors.ts';
 import { normalizePath } from '../router/normalize-path.ts';
 import { plainAddress, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
+import { dropUnderscoreHeaders, firstUnderscoreHeader } from '../listener/header-names.ts';
 import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
 import { runFilters } from '../filters/filter.ts';
 import type { CompiledRoute } from '../router/types.ts';
@@ -89,6 +90,15 @@ function route(ex: Exchange, view: ListenerView): void {
   if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > listener.limits.maxHeaderBytes) {
     sendError(ex, Errors.headersTooLarge);
     return;
+  }
+
+  const underscore = firstUnderscoreHeader(req.rawHeaders);
+  if (underscore !== -1) {
+    if (listener.limits.headersWithUnderscores === 'reject') {
+      sendError(ex, Errors.underscoreHeader, undefined, true);
+      return;
+    }
+    dropUnderscoreHeaders(ex, req.rawHeaders, underscore);
   }
 
   // node enforces requestTimeout on HTTP/1.1 only: bound an HTTP/2 request body the same way, so a

@@ -88,6 +88,7 @@ async function compileListener(
       idleTimeoutMs: l.idleTimeout,
       http2MaxConcurrentStreams: l.http2MaxConcurrentStreams,
       maxConnections: l.maxConnections,
+      headersWithUnderscores: l.headersWithUnderscores,
     },
     trust: compileTrust(cfg.trustedProxies?.cidrs),
     httpsPort,

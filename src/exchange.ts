@@ -51,8 +51,6 @@ export class Exchange {
   clientClosed = false;
   /** Verified token claims (set by authn), or null for an anonymous request. */
   claims: Record<string, unknown> | null = null;
-  /** The authn provider that verified `claims` (null when anonymous). */
-  authnProvider: string | null = null;
   /** Header edits toward the upstream added by filters: flat [name, value, …] pairs, names lower-case. */
   upstreamHeadersAdd: string[] | null = null;
   /** Header names (lower-case) filters want removed before the upstream (spoofable claim headers, tokens). */

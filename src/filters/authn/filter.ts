@@ -107,7 +107,6 @@ export class AuthnFilter implements RequestFilter {
 
   private accept(ex: Exchange, p: Provider, found: FoundToken, v: Verified, attempt: Attempt | null): undefined {
     ex.claims = v.claims as Record<string, unknown>;
-    ex.authnProvider = p.name;
     const pairs = v.headerPairs;
     if (pairs !== null) {
       const add = (ex.upstreamHeadersAdd ??= []);

@@ -4,12 +4,19 @@ import { valueOf, type HeaderMutation } from './header-mutations.ts';
 // Request headers toward the mesh (SPEC "Headers toward the mesh"), built in one pass over the raw
 // headers into the flat [name, value, …] array undici takes. Hop-by-hop headers (RFC 9110 §7.6.1)
 // and anything the Connection header names are dropped; the forwarding headers are set by us.
+// Mesh identity headers (`x-forwarded-client-cert`, `x-envoy-*`) are kept only from a peer in
+// `trustedProxies`: from anyone else they are forged (Envoy's forward_client_cert_details: SANITIZE).
 
 const DROPPED = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer',
   'expect', 'http2-settings', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
   'x-request-id',
 ]);
+
+/** Headers a sidecar or the mesh trusts as set by its own proxies: never taken from an untrusted client. */
+function isMeshIdentityHeader(lname: string): boolean {
+  return lname.charCodeAt(0) === 0x78 /* 'x' */ && (lname.startsWith('x-envoy-') || lname === 'x-forwarded-client-cert');
+}
 
 /** Lower-cases only when needed (HTTP/2 names already are, most HTTP/1.1 clients send mixed case). */
 function lower(name: string): string {
@@ -60,6 +67,7 @@ export function buildUpstreamHeaders(
       continue;
     }
     if (named !== null && named.has(lname)) continue;
+    if (!trustedPeer && isMeshIdentityHeader(lname)) continue;
     if (removed !== null && removed.has(lname)) continue;
     if (mutation !== null && mutation.drop.has(lname)) continue;
     out.push(lname, raw[i + 1]);

@@ -27,6 +27,7 @@ import {
   regexError,
 } from './checks.ts';
 import { parseDuration } from './duration.ts';
+import { parseSanEntry } from '../upstream/san-match.ts';
 
 // ───────────────────────────── building blocks ─────────────────────────────
 
@@ -613,8 +614,12 @@ export const clusterTlsSchema = z
     caFile: filePath().optional(),
     /** SNI and the name verified in the server certificate. */
     serverName: text().optional(),
-    /** Accept only server certificates carrying one of these SANs (DNS names or SPIFFE URIs). */
-    matchSubjectAltNames: z.array(text()).min(1).optional(),
+    /**
+     * Accept only server certificates carrying one of these SANs, types kept apart: `uri:` / `dns:`
+     * exact, `uri-prefix:` / `dns-prefix:`, untyped exact (URI when it contains "://", else DNS),
+     * legacy `prefix:` (same rule). See upstream/san-match.ts.
+     */
+    matchSubjectAltNames: z.array(checked((s) => { const e = parseSanEntry(s); return typeof e === 'string' ? e : null; })).min(1).optional(),
     minVersion: tlsVersion().default('TLSv1.3'),
   })
   .check(together('certFile', 'keyFile'));

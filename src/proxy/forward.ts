@@ -353,7 +353,7 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
   keepSmallBody(req, cl !== undefined ? Number(cl) : null, RETRY_BODY_LIMIT, o.maxBodyBytes, (r) => {
     if (ex.clientClosed) return;
     if (r.kind === 'error') {
-      if (r.error instanceof BodyTooLargeError) sendError(ex, Errors.bodyTooLarge, undefined, true);
+      if (r.error instanceof BodyTooLargeError) sendError(ex, Errors.bodyTooLarge);
       else sendError(ex, Errors.badRequest);
       return;
     }

@@ -79,7 +79,7 @@ function route(ex: Exchange, view: ListenerView): void {
   const authority = (headers[':authority'] as string | undefined) ?? headers.host;
   const target = req.url;
   if (!authority || !target || target.charCodeAt(0) !== 0x2f /* '/' */) {
-    sendError(ex, Errors.badRequest, undefined, true);
+    sendError(ex, Errors.badRequest);
     return;
   }
   ex.authority = authority;
@@ -95,7 +95,7 @@ function route(ex: Exchange, view: ListenerView): void {
   const underscore = firstUnderscoreHeader(req.rawHeaders);
   if (underscore !== -1) {
     if (listener.limits.headersWithUnderscores === 'reject') {
-      sendError(ex, Errors.underscoreHeader, undefined, true);
+      sendError(ex, Errors.underscoreHeader);
       return;
     }
     dropUnderscoreHeaders(ex, req.rawHeaders, underscore);
@@ -109,14 +109,14 @@ function route(ex: Exchange, view: ListenerView): void {
 
   const cl = headers['content-length'];
   if (cl !== undefined && Number(cl) > listener.limits.maxBodyBytes) {
-    sendError(ex, Errors.bodyTooLarge, undefined, true);
+    sendError(ex, Errors.bodyTooLarge);
     return;
   }
 
   const q = target.indexOf('?');
   const path = normalizePath(q === -1 ? target : target.slice(0, q));
   if (path === null) {
-    sendError(ex, Errors.badRequest, undefined, true);
+    sendError(ex, Errors.badRequest);
     return;
   }
   ex.path = path;

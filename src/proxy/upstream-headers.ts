@@ -54,6 +54,7 @@ export function buildUpstreamHeaders(
   let xff: string | undefined;
   let xfProto: string | undefined;
   let xfHost: string | undefined;
+  let cookie: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     if (name.charCodeAt(0) === 0x3a /* ':' pseudo-header */) continue;
@@ -70,8 +71,15 @@ export function buildUpstreamHeaders(
     if (!trustedPeer && isMeshIdentityHeader(lname)) continue;
     if (removed !== null && removed.has(lname)) continue;
     if (mutation !== null && mutation.drop.has(lname)) continue;
+    if (lname === 'cookie') {
+      // HTTP/2 splits Cookie into crumbs; an HTTP/1.1 hop needs them joined with "; " (RFC 9113
+      // §8.2.3), and one header is right for an HTTP/2 upstream too.
+      cookie = cookie === undefined ? raw[i + 1] : `${cookie}; ${raw[i + 1]}`;
+      continue;
+    }
     out.push(lname, raw[i + 1]);
   }
+  if (cookie !== undefined) out.push('cookie', cookie);
   if (mutation !== null) {
     const put = mutation.put;
     for (let i = 0; i < put.length; i += 2) out.push(put[i] as string, valueOf(put[i + 1], ex));

@@ -29,6 +29,10 @@ import { mirrorSelected, sendMirror } from './mirror.ts';
 // the cluster's balancer (a retry avoids the endpoint that just failed when there is another).
 // A try is retried only before anything of the response reached the client; failures that are not
 // retried map to 502/503/504.
+// A client that stops reading is bounded too: undici suspends its bodyTimeout while backpressure
+// pauses the body, so the attempt arms its own timer whenever the client side stops draining; after
+// the listener's idleTimeout without progress the response is abandoned (the client's connection or
+// stream is cut) and the upstream dispatch aborted, which releases its pool connection.
 
 export { BodyTooLargeError };
 
@@ -36,6 +40,11 @@ type Controller = Dispatcher.DispatchController;
 
 class ClientClosedError extends Error {
   readonly code = 'GATEHOUSE_CLIENT_CLOSED';
+}
+
+/** The client read nothing of its response for idleTimeout. */
+class ClientStalledError extends Error {
+  readonly code = 'GATEHOUSE_CLIENT_STALLED';
 }
 
 /** A try that ran past perTryTimeout (classified like undici's headers timeout). */
@@ -118,6 +127,11 @@ class ForwardRun {
     readonly responseHeaders: HeaderMutation | null,
   ) {
     this.deadline = o.timeoutMs > 0 ? performance.now() + o.timeoutMs : 0;
+  }
+
+  /** How long the client may leave its response undrained (the listener's idleTimeout). */
+  get clientIdleMs(): number {
+    return this.o.bodyIdleTimeoutMs;
   }
 
   start(body: Buffer | Readable | null): void {
@@ -224,6 +238,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** Got a connection (no longer pending for the circuit breaker). */
   private connected = false;
   private tryTimer: NodeJS.Timeout | null = null;
+  /** Armed while the client is not draining its response (see the header comment). */
+  private stallTimer: NodeJS.Timeout | null = null;
   /** The per-try timeout fired before undici handed us a controller: abort as soon as it does. */
   private timedOutEarly = false;
 
@@ -298,10 +314,33 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const res = this.run.ex.res;
     if (!res.write(chunk)) {
       controller.pause();
-      this.resumeUpstream ??= () => controller.resume();
+      this.resumeUpstream ??= () => {
+        this.clearStallTimer();
+        controller.resume();
+      };
       res.once('drain', this.resumeUpstream);
+      // A timer per stall, not per chunk: armed when the client stops draining, cleared on 'drain'.
+      this.stallTimer ??= setTimeout(this.onClientStalled, this.run.clientIdleMs);
     }
   }
+
+  private clearStallTimer(): void {
+    if (this.stallTimer !== null) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    }
+  }
+
+  /** No progress for idleTimeout: abandon the response and free the upstream connection. */
+  private readonly onClientStalled = (): void => {
+    this.stallTimer = null;
+    const ex = this.run.ex;
+    if (ex.res.writableFinished) return;
+    ex.clientClosed = true; // nobody left to answer: the upstream abort below is not the endpoint's failure
+    ex.errorCode = 'client_stalled';
+    this.controller?.abort(new ClientStalledError('the client did not read its response'));
+    ex.res.destroy();
+  };
 
   onResponseEnd(): void {
     if (this.discarded) return;
@@ -311,6 +350,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_c: Controller, err: Error): void {
+    this.clearStallTimer();
     if (this.discarded) return;
     const ex = this.run.ex;
     // Nobody to tell when the client left or the gateway already answered (e.g. a request timeout).
@@ -323,6 +363,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   }
 
   abort(reason: Error): void {
+    this.clearStallTimer();
     this.controller?.abort(reason);
   }
 }

@@ -7,8 +7,8 @@ import type { ForwardAction } from '../router/types.ts';
 import { admitUpstream, pickContext, upstreamConnected, upstreamFinished, upstreamResponded } from '../upstream/outcome.ts';
 import type { Exchange } from '../exchange.ts';
 import type { Http2ServerRequest } from 'node:http2';
-import { sendError } from './respond.ts';
-import { buildUpstreamHeaders, stripResponseHopByHop } from './upstream-headers.ts';
+import { endWithHeadersOnly, sendError } from './respond.ts';
+import { buildUpstreamHeaders, dropUnframedTrailerHeader, relayableTrailers, stripResponseHopByHop } from './upstream-headers.ts';
 import { mutateResponseHeaders, type HeaderMutation } from './header-mutations.ts';
 import {
   backoffMs,
@@ -29,6 +29,9 @@ import { mirrorSelected, sendMirror } from './mirror.ts';
 // the cluster's balancer (a retry avoids the endpoint that just failed when there is another).
 // A try is retried only before anything of the response reached the client; failures that are not
 // retried map to 502/503/504.
+// Response trailers are relayed (HTTP/2, and HTTP/1.1 chunked): gRPC's status travels in them. A
+// response whose head already carries `grpc-status` is gRPC's trailers-only form: its head is held
+// back and sent with the end of the stream, in one HEADERS frame, as gRPC clients need.
 // A client that stops reading is bounded too: undici suspends its bodyTimeout while backpressure
 // pauses the body, so the attempt arms its own timer whenever the client side stops draining; after
 // the listener's idleTimeout without progress the response is abandoned (the client's connection or
@@ -242,6 +245,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private stallTimer: NodeJS.Timeout | null = null;
   /** The per-try timeout fired before undici handed us a controller: abort as soon as it does. */
   private timedOutEarly = false;
+  /** A trailers-only response's head (status, headers), sent at its end or before its first byte. */
+  private heldHead: { status: number; headers: Record<string, string | string[]> } | null = null;
 
   constructor(
     private readonly run: ForwardRun,
@@ -297,20 +302,36 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return;
     }
     stripResponseHopByHop(headers);
+    dropUnframedTrailerHeader(headers, ex.req, statusCode);
     const extra = ex.responseHeadersAdd;
     if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
     if (this.run.responseHeaders !== null) mutateResponseHeaders(this.run.responseHeaders, headers, ex);
+    if (headers['grpc-status'] !== undefined) {
+      this.heldHead = { status: statusCode, headers: headers as Record<string, string | string[]> };
+      return;
+    }
+    this.writeHead(statusCode, headers as Record<string, string | string[]>);
+  }
+
+  /** false when Node refused the head (e.g. a header invalid for HTTP/2): the response was answered 502. */
+  private writeHead(status: number, headers: Record<string, string | string[]>): boolean {
     try {
-      ex.res.writeHead(statusCode, headers as Record<string, string | string[]>);
+      this.run.ex.res.writeHead(status, headers);
+      return true;
     } catch {
-      // a header Node refuses to send on (e.g. invalid for HTTP/2): the response is not relayable
       this.controller?.abort(new Error('unrelayable upstream response'));
-      sendError(ex, Errors.upstreamProtocolError);
+      sendError(this.run.ex, Errors.upstreamProtocolError);
+      return false;
     }
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.discarded) return;
+    const held = this.heldHead;
+    if (held !== null) {
+      this.heldHead = null;
+      if (!this.writeHead(held.status, held.headers)) return;
+    }
     const res = this.run.ex.res;
     if (!res.write(chunk)) {
       controller.pause();
@@ -342,11 +363,29 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     ex.res.destroy();
   };
 
-  onResponseEnd(): void {
+  onResponseEnd(controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
     if (this.discarded) return;
     this.release(null);
-    this.run.ex.abortUpstream = null;
-    this.run.ex.res.end();
+    const ex = this.run.ex;
+    ex.abortUpstream = null;
+    const held = this.heldHead;
+    if (held !== null) {
+      this.heldHead = null;
+      endWithHeadersOnly(ex, held.status, held.headers);
+      return;
+    }
+    // undici reads HTTP/2 trailers (node's object) as if they were a raw list and passes {}: take
+    // them from the controller as they arrived.
+    const raw = (controller as { rawTrailers?: unknown }).rawTrailers;
+    const t = relayableTrailers(raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : trailers);
+    if (t !== null) {
+      try {
+        (ex.res as { addTrailers?: (h: Record<string, string | string[]>) => void }).addTrailers?.(t);
+      } catch {
+        // a trailer Node refuses (invalid name or value): the body is complete, end without them
+      }
+    }
+    ex.res.end();
   }
 
   onResponseError(_c: Controller, err: Error): void {

@@ -60,7 +60,9 @@ export function buildUpstreamHeaders(
     if (name.charCodeAt(0) === 0x3a /* ':' pseudo-header */) continue;
     const lname = lower(name);
     if (DROPPED.has(lname)) {
-      if (trustedPeer) {
+      // `te: trailers` says the client takes trailers (gRPC requires it end to end); any other TE is hop-by-hop.
+      if (lname === 'te' && raw[i + 1].trim().toLowerCase() === 'trailers') out.push('te', 'trailers');
+      else if (trustedPeer) {
         if (lname === 'x-forwarded-for') xff = xff === undefined ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
         else if (lname === 'x-forwarded-proto') xfProto ??= raw[i + 1];
         else if (lname === 'x-forwarded-host') xfHost ??= raw[i + 1];
@@ -96,7 +98,42 @@ export function buildUpstreamHeaders(
   return out;
 }
 
-const RESPONSE_DROPPED = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
+// `trailer` (which trailer fields follow) is end to end since RFC 9110 and is relayed with the trailers.
+const RESPONSE_DROPPED = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te'];
+
+/** Trailer fields never relayed: framing, routing and hop-by-hop fields (RFC 9110 §6.5.1), pseudo-headers. */
+const TRAILER_DROPPED = new Set([...RESPONSE_DROPPED, 'trailer', 'content-length', 'content-type', 'host', 'authorization', 'set-cookie', 'cache-control']);
+
+/**
+ * An HTTP/1.x response can carry trailers only when it is chunked: node refuses a `Trailer` header on
+ * a response framed by Content-Length, to HEAD, 204/304 or to HTTP/1.0 (its trailers are dropped then).
+ */
+export function dropUnframedTrailerHeader(
+  headers: Record<string, string | string[] | undefined>,
+  req: { httpVersionMajor: number; httpVersionMinor: number; method?: string },
+  status: number,
+): void {
+  if (headers.trailer === undefined || req.httpVersionMajor !== 1) return;
+  if (headers['content-length'] !== undefined || req.httpVersionMinor === 0 || req.method === 'HEAD' || status === 204 || status === 304) {
+    delete headers.trailer;
+  }
+}
+
+/**
+ * The upstream's response trailers ready for `res.addTrailers`, or null when there are none.
+ * `trailers` may be undici's parsed object or, for HTTP/2, node's trailers object as it arrived.
+ */
+export function relayableTrailers(trailers: Record<string, unknown> | null | undefined): Record<string, string | string[]> | null {
+  if (!trailers) return null;
+  let out: Record<string, string | string[]> | null = null;
+  for (const name of Object.keys(trailers)) {
+    const v = trailers[name];
+    if (name.charCodeAt(0) === 0x3a /* ':' */ || TRAILER_DROPPED.has(name.toLowerCase())) continue;
+    if (typeof v !== 'string' && !Array.isArray(v)) continue;
+    (out ??= {})[name] = v as string | string[];
+  }
+  return out;
+}
 
 /** Removes hop-by-hop headers from an upstream response's (mutable, freshly parsed) header object. */
 export function stripResponseHopByHop(headers: Record<string, string | string[] | undefined>): void {

@@ -28,6 +28,7 @@ import {
 } from './checks.ts';
 import { parseDuration } from './duration.ts';
 import { parseSanEntry } from '../upstream/san-match.ts';
+import { cipherListError, curveListError, DEFAULT_CIPHERS, DEFAULT_ECDH_CURVES } from '../listener/tls-profile.ts';
 
 // ───────────────────────────── building blocks ─────────────────────────────
 
@@ -184,6 +185,13 @@ export const listenerCertificateSchema = z.strictObject({
 export const listenerTlsSchema = z.strictObject({
   certificates: z.array(listenerCertificateSchema).min(1),
   minVersion: tlsVersion().default('TLSv1.2'),
+  /**
+   * OpenSSL cipher list (`:`-separated). Default: Mozilla intermediate (TLS 1.2 ECDHE with AES-GCM or
+   * ChaCha20-Poly1305, every TLS 1.3 suite). TLS 1.3 suites (TLS_*) are added when none is named.
+   */
+  ciphers: checked(cipherListError).default(DEFAULT_CIPHERS),
+  /** Key-exchange groups, most preferred first (OpenSSL names). */
+  ecdhCurves: checked(curveListError).default(DEFAULT_ECDH_CURVES),
   /** Offer h2 and http/1.1 over ALPN. */
   http2: z.boolean().default(true),
 });

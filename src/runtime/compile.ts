@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { ConfigError } from '../config/load.ts';
 import { buildSniTable, type CertificateMaterial } from '../listener/sni.ts';
+import { effectiveCiphers } from '../listener/tls-profile.ts';
 import { compileTrust } from '../listener/client-address.ts';
 import { HostTable } from '../router/host-table.ts';
 import { compileVirtualHost } from '../router/compile.ts';
@@ -67,7 +68,11 @@ async function compileListener(
     }
     if (material.length !== cfg.tls.certificates.length) return null;
     try {
-      sni = buildSniTable(material, cfg.tls.minVersion);
+      sni = buildSniTable(material, {
+        minVersion: cfg.tls.minVersion,
+        ciphers: effectiveCiphers(cfg.tls.ciphers),
+        ecdhCurve: cfg.tls.ecdhCurves,
+      });
     } catch (err) {
       errors.push({ path: `listeners[${index}].tls.certificates`, message: `invalid certificate or key: ${(err as Error).message}` });
       return null;

@@ -40,6 +40,11 @@ export interface CompileResult {
   readonly retiredResources: Closeable[];
   /** Background work the gateway's readiness waits for, bounded (first JWKS fetches, Redis). */
   readonly warming: Warmup[];
+  /**
+   * The generation will never serve (its listeners could not bind): closes everything this compile
+   * created — clusters, Redis connections, JWKS key sets — and nothing it took over from `previous`.
+   */
+  discard(): void;
 }
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000; // Envoy's default route timeout
@@ -215,11 +220,14 @@ export async function compile(
     for (const d of vh.domains) hosts.add(d, compiledHost);
   }
 
-  if (errors.length > 0) {
-    // Close what this failed compile created; never touch what it borrowed from `previous`.
+  // Close what this compile created; never touch what it borrowed from `previous`.
+  const discard = () => {
     for (const c of clusters.values()) if (previous?.clusters.get(c.name) !== c) void c.close();
     rateLimits.discard(previous?.rateLimits);
     for (const r of authn.created) r.close();
+  };
+  if (errors.length > 0) {
+    discard();
     throw new CompileError(errors);
   }
 
@@ -231,6 +239,7 @@ export async function compile(
     retired,
     retiredResources: authn.retired,
     warming: authn.warming,
+    discard,
   };
 }
 

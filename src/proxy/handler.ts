@@ -171,7 +171,7 @@ function runAction(ex: Exchange, matched: CompiledRoute, listener: CompiledListe
       const cluster = action.split.choose(ex);
       const upstreamPath = (action.rewritePath === null ? ex.path : action.rewritePath(ex.path)) + ex.query;
       if (ex.upgrade !== null) {
-        proxyWebSocket(ex, cluster, upstreamPath, action, trusted);
+        proxyWebSocket(ex, cluster, upstreamPath, action, trusted, listener.limits.idleTimeoutMs);
         return;
       }
       forward(ex, cluster, {

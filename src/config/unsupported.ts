@@ -20,11 +20,8 @@ const oneOf = (...values: unknown[]) => (v: unknown) => values.includes(v);
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level
   { path: 'xds' },
-  { path: 'tracing' },
   { path: 'grpcHealth' },
   { path: 'overload' },
-  { path: 'virtualHosts[].extAuthz' },
-  { path: 'virtualHosts[].routes[].extAuthz', when: (v) => v !== null },
   // listeners
   { path: 'listeners[].proxyProtocol', when: isTrue },
   // clusters

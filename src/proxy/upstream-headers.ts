@@ -1,16 +1,18 @@
 import type { Exchange } from '../exchange.ts';
 import { valueOf, type HeaderMutation } from './header-mutations.ts';
+import { formatTraceparent } from '../observability/trace-context.ts';
 
 // Request headers toward the mesh (SPEC "Headers toward the mesh"), built in one pass over the raw
-// headers into the flat [name, value, …] array undici takes. Hop-by-hop headers (RFC 9110 §7.6.1)
-// and anything the Connection header names are dropped; the forwarding headers are set by us.
+// headers into the flat [name, value, …] array undici takes; traceparent is always the last pair.
+// Hop-by-hop headers (RFC 9110 §7.6.1) and anything the Connection header names are dropped; the
+// forwarding and trace-context headers are set by us.
 // Mesh identity headers (`x-forwarded-client-cert`, `x-envoy-*`) are kept only from a peer in
 // `trustedProxies`: from anyone else they are forged (Envoy's forward_client_cert_details: SANITIZE).
 
 const DROPPED = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer',
   'expect', 'http2-settings', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
-  'x-request-id',
+  'x-request-id', 'traceparent', 'tracestate',
 ]);
 
 /** Headers a sidecar or the mesh trusts as set by its own proxies: never taken from an untrusted client. */
@@ -95,6 +97,10 @@ export function buildUpstreamHeaders(
     'x-forwarded-host', xfHost ?? ex.authority,
     'x-request-id', ex.requestId,
   );
+  // W3C trace context (observability/trace-context.ts): the client's tracestate when its traceparent
+  // was valid, and our traceparent LAST, so forward.ts can point it at each try's client span.
+  if (ex.traceState !== null) out.push('tracestate', ex.traceState);
+  out.push('traceparent', formatTraceparent(ex.traceId, ex.spanId, ex.sampled));
   return out;
 }
 

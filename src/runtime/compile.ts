@@ -19,6 +19,10 @@ import { ActiveHealthChecker } from '../health/active-check.ts';
 import { log } from '../observability/logger.ts';
 import type { CompiledListener, Generation } from './generation.ts';
 import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runtime.ts';
+import { SpanExport } from '../observability/tracing/span-export.ts';
+import { earliestExpiry, leafExpiry } from '../observability/cert-expiry.ts';
+import type { CertificateExpiry, RouteStats } from '../observability/request-stats.ts';
+import { compileExtAuthz } from '../filters/ext-authz/runtime.ts';
 
 // compile(snapshot, previous): builds every runtime object once — TLS contexts, SNI tables, route
 // tables, clusters with their pools and balancers. Clusters whose config and TLS material did not
@@ -36,7 +40,7 @@ export interface CompileResult {
   readonly generation: Generation;
   /** Clusters of the previous generation that the new one does not use: close them after the swap. */
   readonly retired: Cluster[];
-  /** Other resources of the previous generation it no longer uses (authn providers, minter): close after the swap. */
+  /** Other resources of the previous generation it no longer uses (authn providers, minter, ext_authz services): close after the swap. */
   readonly retiredResources: Closeable[];
   /** Background work the gateway's readiness waits for, bounded (first JWKS fetches, Redis). */
   readonly warming: Warmup[];
@@ -54,6 +58,7 @@ async function compileListener(
   index: number,
   httpsPort: number,
   errors: ConfigError[],
+  certificates: CertificateExpiry[],
 ): Promise<CompiledListener | null> {
   const addr = parseHostPort(cfg.address);
   if (!addr) {
@@ -67,6 +72,8 @@ async function compileListener(
       try {
         const [cert, key] = await Promise.all([readFile(c.certFile), readFile(c.keyFile)]);
         material.push({ cert, key, serverNames: c.serverNames ?? [] });
+        const expiresAt = leafExpiry(cert);
+        if (expiresAt !== null) certificates.push({ kind: 'listener', name: cfg.name, file: c.certFile, expiresAt });
       } catch (err) {
         errors.push({ path: `listeners[${index}].tls.certificates[${i}]`, message: `cannot read: ${(err as Error).message}` });
       }
@@ -114,6 +121,7 @@ async function compileCluster(
   previous: ReadonlyMap<string, Cluster> | undefined,
   dns: { servers: readonly string[] | undefined; resolver: () => HostResolver },
   errors: ConfigError[],
+  certificates: CertificateExpiry[],
 ): Promise<Cluster | null> {
   let tls = null;
   if (cfg.tls) {
@@ -123,6 +131,10 @@ async function compileCluster(
       errors.push({ path: `clusters[${index}].tls`, message: `cannot read: ${(err as Error).message}` });
       return null;
     }
+    const cert = cfg.tls.certFile ? leafExpiry(tls.options.cert as Buffer | undefined) : null;
+    if (cert !== null) certificates.push({ kind: 'cluster', name: cfg.name, file: cfg.tls.certFile!, expiresAt: cert });
+    const ca = cfg.tls.caFile ? earliestExpiry(tls.options.ca as Buffer | undefined) : null;
+    if (ca !== null) certificates.push({ kind: 'cluster_ca', name: cfg.name, file: cfg.tls.caFile!, expiresAt: ca });
   }
   const fingerprint = createHash('sha256')
     .update(JSON.stringify(cfg))
@@ -154,6 +166,7 @@ async function compileCluster(
     hashKey: HASH_POLICIES.has(policy) ? compileHashKey(cfg.loadBalancer?.hashOn) : null,
     circuitBreakers: cfg.circuitBreakers,
     ...(cfg.outlierDetection ? { outlierDetection: cfg.outlierDetection } : {}),
+    ...(reusable ? { stats: reusable.stats } : {}),
   });
   if (cfg.healthCheck) {
     const hc = cfg.healthCheck;
@@ -202,29 +215,44 @@ export async function compile(
   const clusters = new Map<string, Cluster>();
   let resolver: HostResolver | null = null; // one per compile, shared by its DNS clusters
   const dns = { servers: config.dns?.servers, resolver: () => (resolver ??= createResolver(config.dns?.servers)) };
-  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, errors)));
+  const certificates: CertificateExpiry[] = [];
+  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, errors, certificates)));
   for (const c of built) if (c) clusters.set(c.name, c);
 
   const firstTls = config.listeners.find((l) => l.tls);
   const httpsPort = firstTls ? (parseHostPort(firstTls.address)?.port ?? 443) : 443;
   const listeners = new Map<string, CompiledListener>();
-  const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors)));
+  const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors, certificates)));
   for (const l of compiled) if (l) listeners.set(l.name, l);
 
   const rateLimits = await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
   const authn = await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
+  const extAuthz = await compileExtAuthz(config, previous?.extAuthz, errors);
 
+  const previousStats = routeStatsOf(previous);
   const hosts = new HostTable();
   for (const [i, vh] of config.virtualHosts.entries()) {
-    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits });
+    const deps = {
+      authn: authn.runtime,
+      rateLimits,
+      extAuthz: extAuthz.runtime,
+      previousStats: (v: string, r: string) => previousStats.get(`${v}\0${r}`),
+    };
+    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, deps);
     for (const d of vh.domains) hosts.add(d, compiledHost);
   }
+
+  // Span export: the previous exporter is kept while `tracing` is unchanged (its queue and connection).
+  const tracingKey = config.tracing ? JSON.stringify(config.tracing) : null;
+  const tracing = tracingKey === null ? null : previous?.tracing?.key === tracingKey ? previous.tracing : new SpanExport(config.tracing!);
 
   // Close what this compile created; never touch what it borrowed from `previous`.
   const discard = () => {
     for (const c of clusters.values()) if (previous?.clusters.get(c.name) !== c) void c.close();
     rateLimits.discard(previous?.rateLimits);
     for (const r of authn.created) r.close();
+    for (const r of extAuthz.created) r.close();
+    if (tracing !== null && tracing !== previous?.tracing) tracing.close();
   };
   if (errors.length > 0) {
     discard();
@@ -233,14 +261,37 @@ export async function compile(
 
   const retired: Cluster[] = [];
   if (previous) for (const c of previous.clusters.values()) if (clusters.get(c.name) !== c) retired.push(c);
+  const retiredResources = [...authn.retired, ...extAuthz.retired];
+  const oldTracing = previous?.tracing ?? null;
+  if (oldTracing !== null && oldTracing !== tracing) retiredResources.push(oldTracing);
 
   return {
-    generation: Object.freeze({ version, config, listeners, hosts, clusters, rateLimits, authn: authn.runtime, files: collectFiles(config, configFile) }),
+    generation: Object.freeze({
+      version,
+      config,
+      listeners,
+      hosts,
+      clusters,
+      rateLimits,
+      authn: authn.runtime,
+      extAuthz: extAuthz.runtime,
+      files: collectFiles(config, configFile),
+      tracing,
+      certificates: Object.freeze(certificates),
+    }),
     retired,
-    retiredResources: authn.retired,
+    retiredResources,
     warming: authn.warming,
     discard,
   };
+}
+
+/** The previous generation's route stats by virtual host and route name. */
+function routeStatsOf(previous: Generation | undefined): Map<string, RouteStats> {
+  const out = new Map<string, RouteStats>();
+  if (!previous) return out;
+  for (const vh of previous.hosts.virtualHosts()) for (const r of vh.routes) out.set(`${r.virtualHost}\0${r.name}`, r.stats);
+  return out;
 }
 
 /** The config file and every certificate, key and CA it names: a change to any of them reloads. */
@@ -257,5 +308,11 @@ export function collectFiles(config: GatewayConfig, configFile: string): string[
     if (p.jwksCaFile) files.add(p.jwksCaFile);
   }
   if (config.authn?.internalToken) files.add(config.authn.internalToken.signingKeyFile);
+  for (const vh of config.virtualHosts) {
+    for (const ea of [vh.extAuthz, ...vh.routes.map((r) => r.extAuthz)]) {
+      const t = ea?.grpc?.tls;
+      for (const f of [t?.caFile, t?.certFile, t?.keyFile]) if (f) files.add(f);
+    }
+  }
   return [...files];
 }

@@ -4,6 +4,7 @@ import { CircuitBreaker, type CircuitBreakerLimits } from './circuit-breaker.ts'
 import { OutlierDetector, type OutlierConfig } from './outlier.ts';
 import { clusterMetrics, type ClusterMetrics } from './metrics.ts';
 import type { HashKeyFn } from './hash-key.ts';
+import { ClusterStats } from '../observability/request-stats.ts';
 
 // A cluster at run time: its endpoints (with their pools), its balancer, circuit breaker, outlier
 // detector, and the discovery and health checker that feed it. Built by compile() and reused by the
@@ -62,6 +63,8 @@ export interface ClusterOptions {
   readonly hashKey?: HashKeyFn | null;
   readonly circuitBreakers?: CircuitBreakerLimits;
   readonly outlierDetection?: OutlierConfig;
+  /** The stats of the cluster this one replaces (same name), so its counters carry on. */
+  readonly stats?: ClusterStats;
 }
 
 const UNLIMITED: CircuitBreakerLimits = { maxConnections: Infinity, maxPendingRequests: Infinity, maxRequests: Infinity };
@@ -75,6 +78,8 @@ export class Cluster {
   readonly breaker: CircuitBreaker;
   readonly outlier: OutlierDetector | null;
   readonly metrics: ClusterMetrics;
+  /** Upstream tries by status class and their durations (collected at scrape time). */
+  readonly stats: ClusterStats;
   /** True while ejection would leave nothing to serve and every healthy endpoint serves. */
   panic = false;
   private endpointList: Endpoint[] = [];
@@ -101,6 +106,7 @@ export class Cluster {
     const maxConnections = o.circuitBreakers ? o.circuitBreakers.maxConnections : null;
     this.poolOptions = { ...o.pool, maxConnections: o.pool.maxConnections ?? maxConnections };
     this.metrics = clusterMetrics(name);
+    this.stats = o.stats ?? new ClusterStats();
     this.outlier = o.outlierDetection ? new OutlierDetector(o.outlierDetection, this, this.metrics) : null;
   }
 

@@ -1,6 +1,6 @@
 import { Errors } from '../../errors.ts';
 import type { Exchange } from '../../exchange.ts';
-import { authnFailures } from '../../observability/metrics.ts';
+import { authnFailure } from '../../observability/metrics.ts';
 import type { FilterResult, Rejection, RequestFilter } from '../filter.ts';
 import type { FailureReason, Provider, Verified } from './provider.ts';
 import { findToken, samePlace, withoutCookie, type FoundToken, type TokenSource } from './token-source.ts';
@@ -57,10 +57,10 @@ function stripPlace(ex: Exchange, place: TokenSource): void {
 /** Counts the reason and returns the answer (or undefined when anonymous is allowed). */
 function fail(reason: FailureReason, allowAnonymous: boolean): FilterResult {
   if (allowAnonymous) {
-    if (reason !== 'missing') authnFailures.inc({ reason });
+    if (reason !== 'missing') authnFailure(reason).inc();
     return undefined;
   }
-  authnFailures.inc({ reason });
+  authnFailure(reason).inc();
   return reason === 'missing' ? NO_TOKEN : BAD_TOKEN;
 }
 
@@ -82,6 +82,11 @@ export class AuthnFilter implements RequestFilter {
     /** Token places stripped whatever they hold (providers with forwardToken: false), deduplicated. */
     private readonly stripPlaces: readonly TokenSource[],
   ) {}
+
+  describe(): string {
+    const who = this.providers.length > 0 ? `providers ${this.providers.map((p) => p.name).join(', ')}` : 'no providers';
+    return this.allowAnonymous ? `${who}, anonymous allowed` : `${who}, token required`;
+  }
 
   onRequest(ex: Exchange): FilterResult | Promise<FilterResult> {
     stripHeaders(ex, this.guarded);

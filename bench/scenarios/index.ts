@@ -5,6 +5,7 @@ import * as ratelimit from './ratelimit.ts';
 import * as upstreams from './upstreams.ts';
 import * as observability from './observability.ts';
 import * as extauthz from './extauthz.ts';
+import * as controlplane from './controlplane.ts';
 import type { ExtraDef, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
 
 // The scenario registry. A benchmark is one file exporting `services`, `scenarios` and `ratios`
@@ -28,6 +29,7 @@ export const groups: ReadonlyArray<{ name: string; group: Group }> = [
   { name: 'upstreams', group: upstreams }, // issue 6: mTLS vs plain upstream (pick() cost: bench/micro)
   { name: 'observability', group: observability }, // issue 13: access log + tracing vs off; tracing configured vs not
   { name: 'extauthz', group: extauthz }, // issue 14: ext_authz on (local service answering OK) vs off
+  { name: 'controlplane', group: controlplane }, // issue 16: etcd write → route pushed / served (an extra, no load)
 ];
 
 const all = groups.map((g) => g.group);

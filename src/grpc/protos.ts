@@ -110,7 +110,9 @@ export function unpackAny<T = Record<string, unknown>>(any: AnyMessage): T {
 /** Encodes a plain object (Envoy field names) as a `google.protobuf.Any` of `typeUrl`; throws if it does not fit the type. */
 export function packAny(typeUrl: string, value: Record<string, unknown>): AnyMessage {
   const type = messageType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
-  const problem = type.verify(value);
+  // fromObject first: it takes the JSON forms (enum names, string longs) that verify() alone refuses.
+  const message = type.fromObject(value);
+  const problem = type.verify(message);
   if (problem) throw new Error(`${type.name}: ${problem}`);
-  return { type_url: typeUrl, value: type.encode(type.fromObject(value)).finish() };
+  return { type_url: typeUrl, value: type.encode(message).finish() };
 }

@@ -186,13 +186,14 @@ export class Gateway implements StatsSource {
     const loaded = await loadConfigFile(this.configFile);
     if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
     try {
-      const { generation, retired, retiredResources, warming } = await compile(loaded.config, this.configFile, this.version + 1, this.gen ?? undefined);
+      const compiled = await compile(loaded.config, this.configFile, this.version + 1, this.gen ?? undefined);
+      const { generation, retired, retiredResources, warming } = compiled;
       try {
         await this.listeners.apply(generation);
       } catch (err) {
-        // The new generation never served: close the clusters it built (its pools, timers);
-        // the ones it borrowed from the current generation stay.
-        for (const c of generation.clusters.values()) if (this.gen?.clusters.get(c.name) !== c) void c.close();
+        // The new generation never served: close what it built (pools, timers, Redis connections,
+        // JWKS key sets); what it borrowed from the current generation stays.
+        compiled.discard();
         throw err;
       }
       const replaced = this.gen;

@@ -20,6 +20,7 @@ export interface ListenerLimits {
   readonly idleTimeoutMs: number;
   readonly http2MaxConcurrentStreams: number;
   readonly maxConnections: number;
+  readonly headersWithUnderscores: 'reject' | 'drop';
 }
 
 export interface CompiledListener {

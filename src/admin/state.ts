@@ -1,4 +1,5 @@
 import type { Generation } from '../runtime/generation.ts';
+import type { XdsStatus } from '../xds/client.ts';
 
 /** What the admin API and dashboard read of the running gateway (the Gateway implements it). */
 export interface AdminState {
@@ -7,4 +8,6 @@ export interface AdminState {
   readonly draining: boolean;
   readonly inflight: number;
   readonly lastReloadError: string[] | null;
+  /** The xDS client's connection, versions and warming (null without xds). */
+  readonly xdsStatus?: (XdsStatus & { readonly lastApplyError?: string[] }) | null;
 }

@@ -9,6 +9,7 @@ import { compileAuthz } from '../filters/authz/filter.ts';
 import { compileFaultFilter } from '../filters/fault/fault-filter.ts';
 import { compileHeaderMutation } from '../proxy/header-mutations.ts';
 import { compileRetryPolicy } from '../proxy/retry-policy.ts';
+import type { ConfigOrigin } from '../config/merge.ts';
 import type { ClusterChoice, CompiledRoute, CompiledVirtualHost, ForwardAction, RouteAction, RouteRequest } from './types.ts';
 import { compileMatch } from './match.ts';
 import { RouteIndex } from './route-index.ts';
@@ -135,6 +136,8 @@ function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: Filter
 export interface FilterDeps {
   readonly authn?: AuthnRuntime;
   readonly rateLimits?: RateLimits;
+  /** Where the virtual host came from (default yaml): shown by the admin API on each route. */
+  readonly origin?: ConfigOrigin;
 }
 
 export function compileVirtualHost(
@@ -148,12 +151,13 @@ export function compileVirtualHost(
 ): CompiledVirtualHost {
   const routes: CompiledRoute[] = [];
   const matches: RouteConfig['match'][] = [];
+  const origin = deps.origin ?? 'yaml';
   for (const [i, r] of vh.routes.entries()) {
     const action = compileAction(r, `${path}.routes[${i}]`, clusters, errors);
     if (!action) continue;
     const filters = compileRouteFilters(vh, r, deps);
     routes.push(
-      Object.freeze({ name: r.name, virtualHost: vh.name, order: routes.length, matches: compileMatch(r.match), filters, action }),
+      Object.freeze({ name: r.name, virtualHost: vh.name, origin, order: routes.length, matches: compileMatch(r.match), filters, action }),
     );
     matches.push(r.match);
   }

@@ -18,6 +18,9 @@ import { ActiveHealthChecker } from '../health/active-check.ts';
 import { log } from '../observability/logger.ts';
 import type { CompiledListener, Generation } from './generation.ts';
 import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runtime.ts';
+import { YAML_ONLY, type ConfigOrigins } from '../config/merge.ts';
+import type { EndpointSource } from '../upstream/discovery/index.ts';
+import type { CompiledVirtualHost } from '../router/types.ts';
 
 // compile(snapshot, previous): builds every runtime object once — TLS contexts, SNI tables, route
 // tables, clusters with their pools and balancers. Clusters whose config and TLS material did not
@@ -42,6 +45,14 @@ export interface CompileResult {
 }
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000; // Envoy's default route timeout
+
+/** What a compile needs besides the config when xDS is on. */
+export interface CompileInputs {
+  /** Which virtual hosts and clusters came from xDS (the rest from the YAML file). */
+  readonly origins?: ConfigOrigins;
+  /** Where `eds` clusters read their endpoints (the xDS client's store). */
+  readonly endpoints?: EndpointSource;
+}
 
 async function compileListener(
   cfg: GatewayConfig['listeners'][number],
@@ -102,8 +113,10 @@ async function compileCluster(
   index: number,
   previous: ReadonlyMap<string, Cluster> | undefined,
   dns: { servers: readonly string[] | undefined; resolver: () => HostResolver },
+  inputs: CompileInputs,
   errors: ConfigError[],
 ): Promise<Cluster | null> {
+  const origin = inputs.origins?.clusters.has(cfg.name) ? 'xds' : 'yaml';
   let tls = null;
   if (cfg.tls) {
     try {
@@ -118,6 +131,7 @@ async function compileCluster(
     .update(tls?.fingerprint ?? 'plain')
     // A DNS-discovered cluster also depends on the resolver it asks.
     .update(DNS_KINDS.has(cfg.discovery.type) ? JSON.stringify(dns.servers ?? null) : '')
+    .update(origin)
     .digest('hex');
   const reusable = previous?.get(cfg.name);
   if (reusable && reusable.fingerprint === fingerprint) return reusable;
@@ -143,6 +157,7 @@ async function compileCluster(
     hashKey: HASH_POLICIES.has(policy) ? compileHashKey(cfg.loadBalancer?.hashOn) : null,
     circuitBreakers: cfg.circuitBreakers,
     ...(cfg.outlierDetection ? { outlierDetection: cfg.outlierDetection } : {}),
+    origin,
   });
   if (cfg.healthCheck) {
     const hc = cfg.healthCheck;
@@ -151,12 +166,13 @@ async function compileCluster(
   }
   const built = buildDiscovery(cfg.discovery, {
     resolver: DNS_KINDS.has(cfg.discovery.type) ? dns.resolver() : NO_RESOLVER,
+    ...(inputs.endpoints ? { endpoints: inputs.endpoints } : {}),
     onFailure: (err, inARow) => {
       cluster.metrics.dnsFailures.inc();
       // Log the start of an outage, not every retry of it (the metric counts them all).
       if (inARow === 1) log.warn({ cluster: cfg.name, err: (err as Error)?.message }, 'discovery failed; keeping the last good endpoints');
     },
-  });
+  }, cfg.name);
   if (!built.ok) {
     errors.push({ path: `clusters[${index}].discovery.${built.path}`, message: built.message });
     return cluster;
@@ -185,13 +201,14 @@ export async function compile(
   configFile: string,
   version: number,
   previous?: Generation,
+  inputs: CompileInputs = {},
 ): Promise<CompileResult> {
   const errors: ConfigError[] = [];
 
   const clusters = new Map<string, Cluster>();
   let resolver: HostResolver | null = null; // one per compile, shared by its DNS clusters
   const dns = { servers: config.dns?.servers, resolver: () => (resolver ??= createResolver(config.dns?.servers)) };
-  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, errors)));
+  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, inputs, errors)));
   for (const c of built) if (c) clusters.set(c.name, c);
 
   const firstTls = config.listeners.find((l) => l.tls);
@@ -203,10 +220,14 @@ export async function compile(
   const rateLimits = await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
   const authn = await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
 
+  const origins = inputs.origins ?? YAML_ONLY;
   const hosts = new HostTable();
+  const virtualHosts: CompiledVirtualHost[] = [];
   for (const [i, vh] of config.virtualHosts.entries()) {
-    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits });
+    const origin = origins.virtualHosts.has(vh.name) ? 'xds' : 'yaml';
+    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits, origin });
     for (const d of vh.domains) hosts.add(d, compiledHost);
+    virtualHosts.push(compiledHost);
   }
 
   if (errors.length > 0) {
@@ -221,7 +242,18 @@ export async function compile(
   if (previous) for (const c of previous.clusters.values()) if (clusters.get(c.name) !== c) retired.push(c);
 
   return {
-    generation: Object.freeze({ version, config, listeners, hosts, clusters, rateLimits, authn: authn.runtime, files: collectFiles(config, configFile) }),
+    generation: Object.freeze({
+      version,
+      config,
+      origins,
+      listeners,
+      hosts,
+      virtualHosts: Object.freeze(virtualHosts),
+      clusters,
+      rateLimits,
+      authn: authn.runtime,
+      files: collectFiles(config, configFile),
+    }),
     retired,
     retiredResources: authn.retired,
     warming: authn.warming,
@@ -242,5 +274,7 @@ export function collectFiles(config: GatewayConfig, configFile: string): string[
     if (p.jwksCaFile) files.add(p.jwksCaFile);
   }
   if (config.authn?.internalToken) files.add(config.authn.internalToken.signingKeyFile);
+  const x = config.xds?.tls;
+  for (const f of [x?.caFile, x?.certFile, x?.keyFile]) if (f) files.add(f);
   return [...files];
 }

@@ -1,6 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfigFile, formatConfigError } from '../config/load.ts';
 import type { GatewayConfig } from '../config/schema.ts';
+import { mergeXds, YAML_ONLY, type ConfigOrigins, type XdsFragments } from '../config/merge.ts';
+import { validateSemantics } from '../config/validate.ts';
+import { XdsClient, type XdsClientSettings, type XdsStatus } from '../xds/client.ts';
+import { EndpointStore } from '../xds/endpoint-store.ts';
 import { log } from '../observability/logger.ts';
 import { createAccessLog } from '../observability/access-log.ts';
 import { compile, CompileError } from './compile.ts';
@@ -11,9 +16,11 @@ import { startAdmin, type AdminServer } from '../admin/server.ts';
 import type { Exchange } from '../exchange.ts';
 import { installLastResortHandlers } from './last-resort.ts';
 
-// The running gateway: config file → validated snapshot → compiled generation → listeners, with
-// reload on file change and SIGHUP (the last good generation keeps serving when a reload fails),
-// and graceful drain on SIGTERM.
+// The running gateway: config file (+ what the xDS client delivered) → validated snapshot → compiled
+// generation → listeners, with reload on file change and SIGHUP and a rebuild on every xDS snapshot
+// (the last good generation keeps serving when either fails), and graceful drain on SIGTERM.
+// Reloads and xDS rebuilds run one at a time; xDS snapshots that arrive meanwhile are coalesced
+// (only the latest is applied).
 
 export interface GatewayOptions {
   configFile: string;
@@ -32,9 +39,22 @@ export class Gateway {
   private admin: AdminServer | null = null;
   private accessLog = createAccessLog(undefined);
   private reloading: Promise<ReloadResult> | null = null;
-  private reloadAgain = false;
+  private reloadAgain: string | null = null;
+  /** The config file must be read again (a change, SIGHUP, or the first start). */
+  private fileChanged = true;
+  /** The YAML config of the serving generation. */
+  private yaml: GatewayConfig | null = null;
+  /** What xDS contributes to the serving generation, and the newest snapshot waiting to be applied. */
+  private xdsFragments: XdsFragments | null = null;
+  private xdsPending: XdsFragments | null = null;
+  private xds: XdsClient | null = null;
+  /** EDS endpoints by resource name: clusters read them directly (no recompile on an EDS update). */
+  readonly endpoints = new EndpointStore();
+  private readonly mergeNotes = new Set<string>();
   draining = false;
   lastReloadError: string[] | null = null;
+  /** Why the last xDS snapshot could not be applied (null when it was). */
+  lastXdsError: string[] | null = null;
 
   constructor(private readonly opts: GatewayOptions) {
     this.configFile = resolve(opts.configFile);
@@ -89,25 +109,61 @@ export class Gateway {
 
   /** Re-reads the config file and every file it names; swaps in the new generation if all is valid. */
   reload(reason: string): Promise<ReloadResult> {
+    this.fileChanged = true;
+    return this.schedule(reason);
+  }
+
+  /** The xDS client has a new snapshot: rebuild with the current YAML (coalesced while one runs). */
+  private xdsUpdated(fragments: XdsFragments): void {
+    this.xdsPending = fragments;
+    void this.schedule('xds update');
+  }
+
+  private schedule(reason: string): Promise<ReloadResult> {
     if (this.reloading) {
-      this.reloadAgain = true;
+      this.reloadAgain ??= reason;
       return this.reloading;
     }
     this.reloading = this.doReload(reason).finally(() => {
       this.reloading = null;
-      if (this.reloadAgain) {
-        this.reloadAgain = false;
-        void this.reload('queued change');
-      }
+      const again = this.reloadAgain ?? (this.xdsPending ? 'xds update' : null);
+      this.reloadAgain = null;
+      if (again !== null) void this.schedule(again);
     });
     return this.reloading;
   }
 
   private async doReload(reason: string): Promise<ReloadResult> {
-    const loaded = await loadConfigFile(this.configFile);
-    if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
+    const fromFile = this.fileChanged || this.yaml === null;
+    this.fileChanged = false;
+    let yaml = this.yaml!;
+    if (fromFile) {
+      const loaded = await loadConfigFile(this.configFile);
+      if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
+      yaml = loaded.config;
+    }
+    const fragments = this.xdsPending ?? this.xdsFragments;
+    this.xdsPending = null;
+    const xdsOnly = !fromFile;
+    let config = yaml;
+    let origins: ConfigOrigins = YAML_ONLY;
+    if (yaml.xds && fragments) {
+      const merged = mergeXds(yaml, fragments);
+      for (const note of merged.notes) {
+        if (!this.mergeNotes.has(note)) log.warn({ note }, 'xDS merged with the YAML config');
+      }
+      this.mergeNotes.clear();
+      for (const note of merged.notes) this.mergeNotes.add(note);
+      const problems = await validateSemantics(merged.config);
+      if (problems.length > 0) return this.rejected(reason, problems.map(formatConfigError), xdsOnly);
+      config = merged.config;
+      origins = merged.origins;
+    }
     try {
-      const { generation, retired, retiredResources, warming } = await compile(loaded.config, this.configFile, this.version + 1, this.gen ?? undefined);
+      const { generation, retired, retiredResources, warming } = await compile(config, this.configFile, this.version + 1, this.gen ?? undefined, {
+        origins,
+        endpoints: this.endpoints,
+      });
       try {
         await this.listeners.apply(generation);
       } catch (err) {
@@ -120,12 +176,16 @@ export class Gateway {
       this.gen = generation;
       generation.rateLimits.retire(replaced?.rateLimits);
       this.version = generation.version;
-      this.applyProcessSettings(loaded.config);
+      this.yaml = yaml;
+      this.xdsFragments = yaml.xds ? fragments : null;
+      this.applyProcessSettings(yaml);
       this.watcher.set(generation.files);
-      this.lastReloadError = null;
+      if (xdsOnly) this.lastXdsError = null;
+      else this.lastReloadError = null;
       for (const c of retired) void c.close(); // in-flight requests finish on their old pools
       for (const r of retiredResources) r.close();
       for (const w of warming) this.holdReadiness(w.what, w.ready);
+      if (fromFile) await this.syncXdsClient(yaml);
       if (reason !== 'start') log.info({ version: this.version, reason }, 'config reloaded');
       return { ok: true, version: this.version };
     } catch (err) {
@@ -133,18 +193,49 @@ export class Gateway {
         err instanceof CompileError
           ? err.errors.map(formatConfigError)
           : err instanceof ListenerBindError
-            ? [`listeners[${loaded.config.listeners.findIndex((l) => l.name === err.listener)}].address: ${err.message}`]
+            ? [`listeners[${config.listeners.findIndex((l) => l.name === err.listener)}].address: ${err.message}`]
             : [String((err as Error).message)];
-      return this.rejected(reason, errors);
+      return this.rejected(reason, errors, xdsOnly);
     }
   }
 
-  private rejected(reason: string, errors: string[]): ReloadResult {
+  private rejected(reason: string, errors: string[], xdsOnly = false): ReloadResult {
+    if (xdsOnly) {
+      // The xDS resources were valid one by one but the whole does not compile: keep serving.
+      this.lastXdsError = errors;
+      log.error({ errors }, 'xDS update could not be applied; the last good config keeps serving');
+      return { ok: false, errors };
+    }
     this.lastReloadError = errors;
     // Keep watching what we watched, plus the config file, so fixing the file reloads again.
     this.watcher.set([...(this.gen?.files ?? []), this.configFile]);
     if (this.gen) log.error({ reason, errors }, 'config rejected; the last good config keeps serving');
     return { ok: false, errors };
+  }
+
+  /** Starts, updates or stops the xDS client after the YAML config changed. */
+  private async syncXdsClient(yaml: GatewayConfig): Promise<void> {
+    if (!yaml.xds) {
+      this.xds?.close();
+      this.xds = null;
+      return;
+    }
+    const settings = await xdsSettings(yaml);
+    if (this.xds) {
+      this.xds.update(settings);
+      return;
+    }
+    const client = new XdsClient(settings, this.endpoints, (f) => this.xdsUpdated(f));
+    this.xds = client;
+    client.start();
+    // SPEC: not ready until xDS delivered its first routes, or initialFetchTimeout passed (then
+    // ready with what it has, and a warning).
+    this.holdReadiness(`xDS routes ${yaml.xds.routeConfigs.join(', ')} from ${yaml.xds.server}`, client.firstRoutes, yaml.xds.initialFetchTimeout);
+  }
+
+  /** The xDS client's state for the admin API, or null without xDS. */
+  get xdsStatus(): XdsStatus | null {
+    return this.xds ? { ...this.xds.status(), ...(this.lastXdsError ? { lastApplyError: this.lastXdsError } : {}) } : null;
   }
 
   private applyProcessSettings(cfg: GatewayConfig): void {
@@ -186,6 +277,8 @@ export class Gateway {
     while (this.listeners.inflight > 0 && Date.now() < deadline) await sleep(50);
     this.listeners.destroyAll();
     this.watcher.close();
+    this.xds?.close();
+    this.xds = null;
     await this.admin?.close();
     if (this.gen) await Promise.all([...this.gen.clusters.values()].map((c) => c.close()));
     await this.gen?.rateLimits.close();
@@ -193,6 +286,24 @@ export class Gateway {
     this.accessLog.close();
     log.info('stopped');
   }
+}
+
+/** The xDS client's settings from the YAML config (TLS files read now: a rotation reloads the config). */
+async function xdsSettings(cfg: GatewayConfig): Promise<XdsClientSettings> {
+  const x = cfg.xds!;
+  const read = (f: string | undefined) => (f ? readFile(f) : Promise.resolve(undefined));
+  const [ca, cert, key] = x.tls ? await Promise.all([read(x.tls.caFile), read(x.tls.certFile), read(x.tls.keyFile)]) : [];
+  return {
+    target: {
+      server: x.server,
+      tls: x.tls ? { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } : null,
+    },
+    node: x.node,
+    routeConfigs: x.routeConfigs,
+    initialFetchTimeoutMs: x.initialFetchTimeout,
+    localClusters: new Set(cfg.clusters.map((c) => c.name)),
+    localEds: new Set(cfg.clusters.flatMap((c) => (c.discovery.type === 'eds' ? [c.discovery.serviceName ?? c.name] : []))),
+  };
 }
 
 /** How long readiness waits for a component's warm-up (a JWKS server, Redis) before going ahead without it. */

@@ -177,9 +177,9 @@ const rows: Row[] = [
     errors: ['listeners[0].proxyProtocol: not supported yet'],
   },
   {
-    name: 'a discovery type that is not supported yet',
+    name: 'EDS discovery without xds',
     mutate: (c) => (c.clusters[0].discovery = { type: 'eds' }),
-    errors: ['clusters[0].discovery.type: not supported yet'],
+    errors: ['clusters[0].discovery.type: eds needs xds (the endpoints come from the xDS server)'],
   },
   {
     name: 'unknown discovery type',

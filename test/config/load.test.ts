@@ -203,7 +203,6 @@ describe('good configs', () => {
     assert.deepEqual(r.errors.map(formatConfigError), [
       'clusters[0].loadBalancer.hashOn: only applies to ring_hash and maglev',
       ...[
-        'xds',
         'tracing',
         'grpcHealth',
       ].map((p) => `${p}: not supported yet`),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
 import type { XdsFragments } from '../config/merge.ts';
 import { messageType, TYPE_URL_PREFIX, unpackAny, type AnyMessage } from '../grpc/protos.ts';
@@ -60,6 +61,8 @@ export class XdsClient {
   private warming: readonly string[] = [];
   private lastRejected: XdsStatus['lastRejected'] = null;
   private failuresInARow = 0;
+  /** Per type, a digest of the bytes of every accepted resource: a resource sent again unchanged is not decoded again. */
+  private readonly digests: Record<XdsTypeLabel, Map<string, string>> = { rds: new Map(), cds: new Map(), eds: new Map() };
   private closed = false;
   private resolveFirstRoutes!: () => void;
   /** Settles once every RouteConfiguration of `routeConfigs` has been served. */
@@ -206,10 +209,21 @@ export class XdsClient {
     }
     const sub = this.subs[type.label];
     const wanted = new Set(sub.names);
+    const digests = this.digests[type.label];
+    const unchanged = new Map<string, string>(); // digest → name of a resource we hold with exactly these bytes
+    for (const [name, d] of digests) if (this.holds(type.label, name)) unchanged.set(d, name);
     const problems: string[] = [];
-    const accepted: Fragment[] = [];
+    const accepted: Array<{ fragment: Fragment; digest: string }> = [];
     const seen = new Set<string>();
+    let same = 0;
     for (const any of r.resources ?? []) {
+      const digest = createHash('sha256').update(any.type_url).update(any.value).digest('base64');
+      const known = unchanged.get(digest);
+      if (known !== undefined && wanted.has(known)) {
+        seen.add(known);
+        same++;
+        continue;
+      }
       let msg: Obj;
       try {
         msg = decode(any, type.url);
@@ -232,11 +246,12 @@ export class XdsClient {
           continue;
         }
       }
-      accepted.push(t.value);
+      accepted.push({ fragment: t.value, digest });
     }
     if (this.closed) return;
 
-    for (const f of accepted) {
+    for (const { fragment: f, digest } of accepted) {
+      digests.set(f.name, digest);
       if (type.label === 'rds') this.resources.setRoute(f as RouteConfigFragment);
       else if (type.label === 'cds') this.resources.setCluster(f as ClusterFragment);
       else this.store.set(f.name, (f as EndpointsFragment).endpoints);
@@ -245,6 +260,7 @@ export class XdsClient {
       // State of the world: a cluster we had that the server no longer sends is gone.
       for (const name of sub.names) if (!seen.has(name) && this.resources.hasCluster(name)) this.resources.removeCluster(name);
     }
+    for (const name of [...digests.keys()]) if (!wanted.has(name)) digests.delete(name);
 
     const previous = sub.version;
     const nonce = sub.nonce;
@@ -256,7 +272,7 @@ export class XdsClient {
       reply(sub.ack(r)); // the version counts as accepted even if the stream died meanwhile
       xdsUpdates.inc({ type: type.label, result: 'accepted' });
       setVersion(type.label, previous, sub.version);
-      log.info({ type: type.kind, version: r.version_info, resources: accepted.length }, 'xDS: accepted');
+      log.info({ type: type.kind, version: r.version_info, changed: accepted.length, unchanged: same }, 'xDS: accepted');
     } else {
       const message = problems.join('\n');
       reply(sub.nack(r, message));
@@ -268,6 +284,13 @@ export class XdsClient {
     for (const label of ['rds', 'cds', 'eds'] as const) xdsResources.set({ type: label }, counts[label]);
     this.resubscribe(true);
     this.evaluate();
+  }
+
+  /** We hold an accepted version of this resource. */
+  private holds(label: XdsTypeLabel, name: string): boolean {
+    if (label === 'rds') return this.resources.hasRoute(name);
+    if (label === 'cds') return this.resources.hasCluster(name);
+    return this.store.has(name);
   }
 
   /** Publishes what is ready to serve; looks again when something warming times out. */

@@ -68,6 +68,10 @@ export class XdsResources {
     if (this.clusters.delete(name)) this.dirty = true;
   }
 
+  hasRoute(name: string): boolean {
+    return this.routes.has(name);
+  }
+
   hasCluster(name: string): boolean {
     return this.clusters.has(name);
   }

@@ -16,8 +16,9 @@ export interface FieldError {
 
 export type Errors = FieldError[];
 
+/** Records a problem (one per path: the first one found says it) and returns null. */
 export function fail(errors: Errors, path: string, message: string): null {
-  errors.push({ path, message });
+  if (!errors.some((e) => e.path === path)) errors.push({ path, message });
   return null;
 }
 
@@ -94,7 +95,7 @@ export function refuseOthers(obj: Obj, typeName: string, handled: readonly strin
   for (const [k, v] of Object.entries(obj)) {
     if (handled.includes(k) || ignored.includes(k) || oneofs.has(k)) continue;
     if (isUnset(v, enums.get(k))) continue;
-    errors.push({ path: join(path, k), message: NOT_SUPPORTED });
+    fail(errors, join(path, k), NOT_SUPPORTED);
   }
 }
 

@@ -56,6 +56,7 @@ export function translateRouteConfiguration(rc: Obj): Translation<RouteConfigFra
   for (const [i, vh] of vhs.entries()) {
     const path = join('virtual_hosts', i);
     if (!isObj(vh)) continue;
+    const before = errors.length;
     const input = virtualHost(vh, rc, path, errors, clusters);
     if (input === null) continue;
     if (vhNames.has(input.name)) fail(errors, join(path, 'name'), `duplicate virtual host name "${input.name}"`);
@@ -65,6 +66,8 @@ export function translateRouteConfiguration(rc: Obj): Translation<RouteConfigFra
       if (prev !== undefined && prev !== i) fail(errors, join(path, 'domains'), `domain "${d}" is also in virtual_hosts[${prev}]`);
       domainOwner.set(d, i);
     }
+    // A virtual host with a bad route is not parsed: its errors say what is wrong, the schema would only add echoes.
+    if (errors.length > before) continue;
     const parsed = virtualHostSchema.safeParse(input);
     if (!parsed.success) {
       for (const e of issuesToErrors(parsed.error.issues)) errors.push({ path, message: `${e.path}: ${e.message}` });

@@ -4,7 +4,7 @@ import { loadConfigFile, formatConfigError } from '../config/load.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import { mergeXds, YAML_ONLY, type ConfigOrigins, type XdsFragments } from '../config/merge.ts';
 import { validateSemantics } from '../config/validate.ts';
-import { XdsClient, type XdsClientSettings, type XdsStatus } from '../xds/client.ts';
+import { XdsClient, type XdsClientSettings, type XdsSnapshot, type XdsStatus } from '../xds/client.ts';
 import { EndpointStore } from '../xds/endpoint-store.ts';
 import { log } from '../observability/logger.ts';
 import { createAccessLog } from '../observability/access-log.ts';
@@ -45,9 +45,11 @@ export class Gateway {
   /** The YAML config of the serving generation. */
   private yaml: GatewayConfig | null = null;
   /** What xDS contributes to the serving generation, and the newest snapshot waiting to be applied. */
-  private xdsFragments: XdsFragments | null = null;
-  private xdsPending: XdsFragments | null = null;
+  private xdsServing: XdsSnapshot | null = null;
+  private xdsPending: XdsSnapshot | null = null;
   private xds: XdsClient | null = null;
+  /** Settles when a generation with every RouteConfiguration of `xds.routeConfigs` serves (readiness waits for it). */
+  private xdsRoutesServing: { promise: Promise<void>; resolve: () => void } | null = null;
   /** EDS endpoints by resource name: clusters read them directly (no recompile on an EDS update). */
   readonly endpoints = new EndpointStore();
   private readonly mergeNotes = new Set<string>();
@@ -114,8 +116,8 @@ export class Gateway {
   }
 
   /** The xDS client has a new snapshot: rebuild with the current YAML (coalesced while one runs). */
-  private xdsUpdated(fragments: XdsFragments): void {
-    this.xdsPending = fragments;
+  private xdsUpdated(snapshot: XdsSnapshot): void {
+    this.xdsPending = snapshot;
     void this.schedule('xds update');
   }
 
@@ -142,8 +144,9 @@ export class Gateway {
       if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
       yaml = loaded.config;
     }
-    const fragments = this.xdsPending ?? this.xdsFragments;
+    const snapshot = this.xdsPending ?? this.xdsServing;
     this.xdsPending = null;
+    const fragments: XdsFragments | null = snapshot?.fragments ?? null;
     const xdsOnly = !fromFile;
     let config = yaml;
     let origins: ConfigOrigins = YAML_ONLY;
@@ -177,7 +180,8 @@ export class Gateway {
       generation.rateLimits.retire(replaced?.rateLimits);
       this.version = generation.version;
       this.yaml = yaml;
-      this.xdsFragments = yaml.xds ? fragments : null;
+      this.xdsServing = yaml.xds ? snapshot : null;
+      if (yaml.xds && snapshot?.complete) this.xdsRoutesServing?.resolve();
       this.applyProcessSettings(yaml);
       this.watcher.set(generation.files);
       if (xdsOnly) this.lastXdsError = null;
@@ -218,6 +222,8 @@ export class Gateway {
     if (!yaml.xds) {
       this.xds?.close();
       this.xds = null;
+      this.xdsRoutesServing?.resolve();
+      this.xdsRoutesServing = null;
       return;
     }
     const settings = await xdsSettings(yaml);
@@ -225,12 +231,14 @@ export class Gateway {
       this.xds.update(settings);
       return;
     }
-    const client = new XdsClient(settings, this.endpoints, (f) => this.xdsUpdated(f));
+    const client = new XdsClient(settings, this.endpoints, (snapshot) => this.xdsUpdated(snapshot));
     this.xds = client;
+    let resolve!: () => void;
+    this.xdsRoutesServing = { promise: new Promise<void>((r) => (resolve = r)), resolve };
     client.start();
-    // SPEC: not ready until xDS delivered its first routes, or initialFetchTimeout passed (then
-    // ready with what it has, and a warning).
-    this.holdReadiness(`xDS routes ${yaml.xds.routeConfigs.join(', ')} from ${yaml.xds.server}`, client.firstRoutes, yaml.xds.initialFetchTimeout);
+    // SPEC: not ready until the first xDS routes serve, or initialFetchTimeout passed (then ready
+    // with what it has, and a warning).
+    this.holdReadiness(`xDS routes ${yaml.xds.routeConfigs.join(', ')} from ${yaml.xds.server}`, this.xdsRoutesServing.promise, yaml.xds.initialFetchTimeout);
   }
 
   /** The xDS client's state for the admin API, or null without xDS. */

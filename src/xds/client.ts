@@ -34,6 +34,12 @@ export interface XdsClientSettings {
   readonly localEds: ReadonlySet<string>;
 }
 
+/** What the client hands the gateway: the fragments to serve, and whether every RouteConfiguration of `routeConfigs` is in them. */
+export interface XdsSnapshot {
+  readonly fragments: XdsFragments;
+  readonly complete: boolean;
+}
+
 export interface XdsStatus {
   readonly server: string;
   readonly connected: boolean;
@@ -64,14 +70,11 @@ export class XdsClient {
   /** Per type, a digest of the bytes of every accepted resource: a resource sent again unchanged is not decoded again. */
   private readonly digests: Record<XdsTypeLabel, Map<string, string>> = { rds: new Map(), cds: new Map(), eds: new Map() };
   private closed = false;
-  private resolveFirstRoutes!: () => void;
-  /** Settles once every RouteConfiguration of `routeConfigs` has been served. */
-  readonly firstRoutes = new Promise<void>((r) => (this.resolveFirstRoutes = r));
 
   constructor(
     private settings: XdsClientSettings,
     private readonly store: EndpointStore,
-    private readonly onUpdate: (fragments: XdsFragments) => void,
+    private readonly onUpdate: (snapshot: XdsSnapshot) => void,
   ) {
     this.subs = {
       rds: new TypeSubscription(XDS_TYPES[0]!.url),
@@ -298,10 +301,13 @@ export class XdsClient {
     if (this.closed) return;
     if (this.recheck) clearTimeout(this.recheck);
     this.recheck = null;
+    const first = this.resources.plan();
+    // Routes that went live may no longer name some clusters: unsubscribe them, and drop them too.
+    this.resubscribe(true);
     const plan = this.resources.plan();
+    const fragments = plan.fragments ?? first.fragments;
     this.warming = plan.warming;
-    if (plan.fragments) this.onUpdate(plan.fragments);
-    if (this.resources.allRoutesLive) this.resolveFirstRoutes();
+    if (fragments) this.onUpdate({ fragments, complete: this.resources.allRoutesLive });
     if (plan.recheckAt !== null) {
       this.recheck = setTimeout(() => {
         for (const w of this.warming) log.warn({ what: w, waitedMs: this.settings.initialFetchTimeoutMs }, 'xDS: initialFetchTimeout passed; serving without it');

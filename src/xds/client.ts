@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
 import type { XdsFragments } from '../config/merge.ts';
-import { messageType, TYPE_URL_PREFIX, unpackAny, type AnyMessage } from '../grpc/protos.ts';
+import type { AnyMessage } from '../grpc/protos.ts';
 import { log } from '../observability/logger.ts';
 import { VERSION } from '../version.ts';
 import { AdsStream, type AdsTarget } from './ads-stream.ts';
@@ -9,10 +9,10 @@ import type { EndpointStore } from './endpoint-store.ts';
 import { setVersion, xdsConnected, xdsResources, xdsUpdates, type XdsTypeLabel } from './metrics.ts';
 import { TypeSubscription, XDS_TYPES, type DiscoveryRequest, type DiscoveryResponse } from './protocol.ts';
 import { XdsResources } from './resources.ts';
-import { translateCluster, type ClusterFragment } from './translate/cluster.ts';
-import { translateClusterLoadAssignment, type EndpointsFragment } from './translate/endpoints.ts';
-import type { Obj } from './translate/fields.ts';
-import { translateRouteConfiguration, type RouteConfigFragment, type Translation } from './translate/route.ts';
+import type { ClusterFragment } from './translate/cluster.ts';
+import type { EndpointsFragment } from './translate/endpoints.ts';
+import type { RouteConfigFragment } from './translate/route.ts';
+import { translateResources } from './translator.ts';
 
 // The ADS client (SPEC "xDS"): subscribes to the RouteConfigurations in `xds.routeConfigs`, then to
 // the Clusters their routes name, then to the ClusterLoadAssignments of EDS clusters, on one
@@ -51,8 +51,6 @@ export interface XdsStatus {
 
 /** Features this client has (Envoy's client_features). */
 const CLIENT_FEATURES = ['envoy.lb.does_not_support_overprovisioning', 'xds.config.resource-in-sotw'];
-
-const RESOURCE_WRAPPER = `${TYPE_URL_PREFIX}envoy.service.discovery.v3.Resource`;
 
 type Fragment = RouteConfigFragment | ClusterFragment | EndpointsFragment;
 
@@ -219,6 +217,8 @@ export class XdsClient {
     const accepted: Array<{ fragment: Fragment; digest: string }> = [];
     const seen = new Set<string>();
     let same = 0;
+    const fresh: AnyMessage[] = [];
+    const freshDigests: string[] = [];
     for (const any of r.resources ?? []) {
       const digest = createHash('sha256').update(any.type_url).update(any.value).digest('base64');
       const known = unchanged.get(digest);
@@ -227,29 +227,30 @@ export class XdsClient {
         same++;
         continue;
       }
-      let msg: Obj;
-      try {
-        msg = decode(any, type.url);
-      } catch (err) {
-        problems.push(`${type.kind}: cannot decode: ${(err as Error).message}`);
+      fresh.push(any);
+      freshDigests.push(digest);
+    }
+    // Decoding and translating run in a worker thread: a large resource does not stall requests.
+    const outcomes = await translateResources(type.label, type.url, fresh);
+    for (const [i, o] of outcomes.entries()) {
+      if (o.name === null) {
+        problems.push(`${type.kind}: ${o.ok ? '' : o.errors.map((e) => e.message).join('; ')}`);
         continue;
       }
-      const name = String(type.label === 'eds' ? msg.cluster_name : msg.name);
-      seen.add(name);
-      if (!wanted.has(name)) continue; // the protocol: resources we did not ask for are ignored
-      const t = translate(type.label, msg);
-      if (!t.ok) {
-        problems.push(`${type.kind} ${name}: ${t.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+      seen.add(o.name);
+      if (!wanted.has(o.name)) continue; // the protocol: resources we did not ask for are ignored
+      if (!o.ok) {
+        problems.push(`${type.kind} ${o.name}: ${o.errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ')}`);
         continue;
       }
-      if (type.label === 'cds') {
-        const missing = await unreadable((t.value as ClusterFragment).files);
+      if (o.kind === 'cds') {
+        const missing = await unreadable(o.value.files);
         if (missing.length > 0) {
-          problems.push(`${type.kind} ${name}: transport_socket: ${missing.join(', ')}`);
+          problems.push(`${type.kind} ${o.name}: transport_socket: ${missing.join(', ')}`);
           continue;
         }
       }
-      accepted.push({ fragment: t.value, digest });
+      accepted.push({ fragment: o.value, digest: freshDigests[i]! });
     }
     if (this.closed) return;
 
@@ -316,24 +317,6 @@ export class XdsClient {
       this.recheck.unref();
     }
   }
-}
-
-function decode(any: AnyMessage, typeUrl: string): Obj {
-  if (any.type_url === RESOURCE_WRAPPER) {
-    // xds.config.resource-in-sotw: the resource wrapped in envoy.service.discovery.v3.Resource.
-    const T = messageType('envoy.service.discovery.v3.Resource');
-    const wrapper = T.decode(any.value) as unknown as { resource?: AnyMessage };
-    if (!wrapper.resource) throw new Error('empty Resource wrapper');
-    return decode(wrapper.resource, typeUrl);
-  }
-  if (any.type_url !== typeUrl) throw new Error(`a ${any.type_url} in a ${typeUrl} response`);
-  return unpackAny<Obj>(any);
-}
-
-function translate(label: XdsTypeLabel, msg: Obj): Translation<Fragment> {
-  if (label === 'rds') return translateRouteConfiguration(msg);
-  if (label === 'cds') return translateCluster(msg);
-  return translateClusterLoadAssignment(msg);
 }
 
 /** `path: file not found` for each certificate, key or CA file that cannot be read. */

@@ -1,0 +1,51 @@
+import { parentPort } from 'node:worker_threads';
+import type { AnyMessage } from '../../grpc/protos.ts';
+import { decodeAndTranslate, type Outcome } from './run.ts';
+
+// Worker thread entry: decodes and translates xDS resources off the main thread, so a 10,000-route
+// RouteConfiguration does not stall requests while it is read. Large virtual-host lists come back in
+// pieces of at most PIECE_ROUTES routes, so no single message takes long to receive either.
+
+export interface WorkerRequest {
+  readonly id: number;
+  readonly label: 'rds' | 'cds' | 'eds';
+  readonly typeUrl: string;
+  readonly resources: readonly AnyMessage[];
+}
+
+/** A slice of a RouteConfiguration's virtual hosts: `head` (without routes) opens virtual host `vh`. */
+export interface RoutePiece {
+  readonly id: number;
+  readonly resource: number;
+  readonly vh: number;
+  readonly head?: Record<string, unknown>;
+  readonly routes: readonly unknown[];
+}
+
+export interface WorkerReply {
+  readonly id: number;
+  /** Per resource, in order; a RouteConfiguration's virtual hosts arrive before as RoutePieces. */
+  readonly outcomes: readonly Outcome[];
+}
+
+const PIECE_ROUTES = 500;
+
+parentPort?.on('message', (req: WorkerRequest) => {
+  const outcomes: Outcome[] = [];
+  req.resources.forEach((any, resource) => {
+    const out = decodeAndTranslate(req.label, req.typeUrl, any);
+    if (out.ok && out.kind === 'rds') {
+      const hosts = out.value.virtualHosts;
+      hosts.forEach((host, vh) => {
+        const { routes, ...head } = host;
+        for (let at = 0; at < Math.max(1, routes.length); at += PIECE_ROUTES) {
+          const piece: RoutePiece = { id: req.id, resource, vh, ...(at === 0 ? { head } : {}), routes: routes.slice(at, at + PIECE_ROUTES) };
+          parentPort!.postMessage(piece);
+        }
+      });
+      outcomes.push({ ...out, value: { ...out.value, virtualHosts: [] } });
+    } else outcomes.push(out);
+  });
+  const reply: WorkerReply = { id: req.id, outcomes };
+  parentPort!.postMessage(reply);
+});

@@ -1,0 +1,95 @@
+import { Worker } from 'node:worker_threads';
+import type { AnyMessage } from '../grpc/protos.ts';
+import { log } from '../observability/logger.ts';
+import type { XdsTypeLabel } from './metrics.ts';
+import { decodeAndTranslate, type Outcome } from './translate/run.ts';
+import type { RoutePiece, WorkerReply, WorkerRequest } from './translate/worker.ts';
+
+// Runs decode + translate in a worker thread (translate/worker.ts), so reading a large resource does
+// not block the event loop that serves requests. One worker per process, started on first use and
+// unref'd (it never keeps the process alive). If the worker cannot start or dies, the work is done
+// in-process instead: slower for huge resources, never wrong.
+
+interface Pending {
+  resolve(o: Outcome[]): void;
+  /** RouteConfiguration virtual hosts received in pieces, by resource index. */
+  hosts: Map<number, Array<Record<string, unknown> & { routes: unknown[] }>>;
+  req: WorkerRequest;
+}
+
+let worker: Worker | null = null;
+let broken = false;
+let nextId = 1;
+const pending = new Map<number, Pending>();
+
+function workerUrl(): URL {
+  // Under tsx the sources are .ts; in the built dist/ they are .js.
+  return new URL(import.meta.url.endsWith('.ts') ? './translate/worker.ts' : './translate/worker.js', import.meta.url);
+}
+
+function start(): Worker | null {
+  if (worker || broken) return worker;
+  try {
+    const w = new Worker(workerUrl());
+    w.unref();
+    w.on('message', (m: RoutePiece | WorkerReply) => onMessage(m));
+    w.on('error', (err) => {
+      log.error({ err: err.message }, 'xDS translation worker failed; translating in-process');
+      fallBack();
+    });
+    w.on('exit', () => {
+      if (worker === w) fallBack();
+    });
+    worker = w;
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'xDS translation worker could not start; translating in-process');
+    broken = true;
+  }
+  return worker;
+}
+
+/** The worker is gone: finish what it had in-process, and do everything in-process from now on. */
+function fallBack(): void {
+  worker = null;
+  broken = true;
+  for (const [id, p] of pending) {
+    pending.delete(id);
+    p.resolve(inProcess(p.req));
+  }
+}
+
+function onMessage(m: RoutePiece | WorkerReply): void {
+  const p = pending.get(m.id);
+  if (!p) return;
+  if ('outcomes' in m) {
+    pending.delete(m.id);
+    p.resolve(
+      m.outcomes.map((o, i) =>
+        o.ok && o.kind === 'rds' ? { ...o, value: { ...o.value, virtualHosts: (p.hosts.get(i) ?? []) as never } } : o,
+      ),
+    );
+    return;
+  }
+  let hosts = p.hosts.get(m.resource);
+  if (!hosts) p.hosts.set(m.resource, (hosts = []));
+  if (m.head) hosts[m.vh] = { ...m.head, routes: [] };
+  const routes = hosts[m.vh]!.routes;
+  for (const r of m.routes) routes.push(r);
+}
+
+function inProcess(req: WorkerRequest): Outcome[] {
+  return req.resources.map((any) => decodeAndTranslate(req.label, req.typeUrl, any));
+}
+
+/** Decodes and translates `resources` (all of type `typeUrl`), one outcome per resource, in order. */
+export function translateResources(label: XdsTypeLabel, typeUrl: string, resources: readonly AnyMessage[]): Promise<Outcome[]> {
+  const req: WorkerRequest = { id: nextId++, label, typeUrl, resources };
+  if (resources.length === 0) return Promise.resolve([]);
+  const w = start();
+  if (!w) return Promise.resolve(inProcess(req));
+  return new Promise((resolve) => {
+    pending.set(req.id, { resolve, hosts: new Map(), req });
+    // Buffers are copied (not transferred): the caller keeps its digests of them.
+    w.postMessage(req);
+  });
+}

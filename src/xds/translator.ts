@@ -6,9 +6,9 @@ import { decodeAndTranslate, type Outcome } from './translate/run.ts';
 import type { RoutePiece, WorkerReply, WorkerRequest } from './translate/worker.ts';
 
 // Runs decode + translate in a worker thread (translate/worker.ts), so reading a large resource does
-// not block the event loop that serves requests. One worker per process, started on first use and
-// unref'd (it never keeps the process alive). If the worker cannot start or dies, the work is done
-// in-process instead: slower for huge resources, never wrong.
+// not block the event loop that serves requests. One worker per process, started on first use. If the worker cannot start or dies, the work is done
+// in-process instead: slower for huge resources, never wrong. The worker keeps the process alive only
+// while it has work.
 
 interface Pending {
   resolve(o: Outcome[]): void;
@@ -22,16 +22,20 @@ let broken = false;
 let nextId = 1;
 const pending = new Map<number, Pending>();
 
-function workerUrl(): URL {
-  // Under tsx the sources are .ts; in the built dist/ they are .js.
-  return new URL(import.meta.url.endsWith('.ts') ? './translate/worker.ts' : './translate/worker.js', import.meta.url);
+/**
+ * The worker. In the built dist/ it is plain JavaScript; run from the sources through tsx, a worker
+ * thread does not inherit tsx's loader (node 20), so a one-line bootstrap registers it first.
+ */
+function newWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./translate/worker.js', import.meta.url));
+  const entry = new URL('./translate/worker.ts', import.meta.url).href;
+  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
 }
 
 function start(): Worker | null {
   if (worker || broken) return worker;
   try {
-    const w = new Worker(workerUrl());
-    w.unref();
+    const w = newWorker();
     w.on('message', (m: RoutePiece | WorkerReply) => onMessage(m));
     w.on('error', (err) => {
       log.error({ err: err.message }, 'xDS translation worker failed; translating in-process');
@@ -40,6 +44,8 @@ function start(): Worker | null {
     w.on('exit', () => {
       if (worker === w) fallBack();
     });
+    // Listeners first: adding a 'message' listener refs the worker again.
+    w.unref();
     worker = w;
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'xDS translation worker could not start; translating in-process');
@@ -63,6 +69,7 @@ function onMessage(m: RoutePiece | WorkerReply): void {
   if (!p) return;
   if ('outcomes' in m) {
     pending.delete(m.id);
+    if (pending.size === 0) worker?.unref(); // idle: it must not keep the process alive
     p.resolve(
       m.outcomes.map((o, i) =>
         o.ok && o.kind === 'rds' ? { ...o, value: { ...o.value, virtualHosts: (p.hosts.get(i) ?? []) as never } } : o,
@@ -89,6 +96,7 @@ export function translateResources(label: XdsTypeLabel, typeUrl: string, resourc
   if (!w) return Promise.resolve(inProcess(req));
   return new Promise((resolve) => {
     pending.set(req.id, { resolve, hosts: new Map(), req });
+    w.ref(); // busy: the answer is awaited
     // Buffers are copied (not transferred): the caller keeps its digests of them.
     w.postMessage(req);
   });

@@ -223,7 +223,9 @@ export async function compile(
   const origins = inputs.origins ?? YAML_ONLY;
   const hosts = new HostTable();
   const virtualHosts: CompiledVirtualHost[] = [];
+  const yielder = sliceYielder();
   for (const [i, vh] of config.virtualHosts.entries()) {
+    await yielder(); // a large table must not hold the event loop (requests keep flowing on the current generation)
     const origin = origins.virtualHosts.has(vh.name) ? 'xds' : 'yaml';
     const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits, origin });
     for (const d of vh.domains) hosts.add(d, compiledHost);
@@ -257,6 +259,20 @@ export async function compile(
     retired,
     retiredResources: authn.retired,
     warming: authn.warming,
+  };
+}
+
+/** Returns a function that yields to the event loop when the current slice of work ran longer than `sliceMs`. */
+export function sliceYielder(sliceMs = 8): () => Promise<void> | undefined {
+  let since = performance.now();
+  return () => {
+    if (performance.now() - since < sliceMs) return undefined;
+    return new Promise<void>((r) =>
+      setImmediate(() => {
+        since = performance.now();
+        r();
+      }),
+    );
   };
 }
 

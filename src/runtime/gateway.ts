@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { loadConfigFile, formatConfigError } from '../config/load.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import { mergeXds, YAML_ONLY, type ConfigOrigins, type XdsFragments } from '../config/merge.ts';
-import { validateSemantics } from '../config/validate.ts';
 import { XdsClient, type XdsClientSettings, type XdsSnapshot, type XdsStatus } from '../xds/client.ts';
 import { EndpointStore } from '../xds/endpoint-store.ts';
 import { log } from '../observability/logger.ts';
@@ -157,8 +156,6 @@ export class Gateway {
       }
       this.mergeNotes.clear();
       for (const note of merged.notes) this.mergeNotes.add(note);
-      const problems = await validateSemantics(merged.config);
-      if (problems.length > 0) return this.rejected(reason, problems.map(formatConfigError), xdsOnly);
       config = merged.config;
       origins = merged.origins;
     }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { AnyMessage } from '../grpc/protos.ts';
+import { deepFreeze } from '../config/merge.ts';
 import { log } from '../observability/logger.ts';
 import type { XdsTypeLabel } from './metrics.ts';
 import { decodeAndTranslate, type Outcome } from './translate/run.ts';
@@ -72,7 +73,7 @@ function onMessage(m: RoutePiece | WorkerReply): void {
     if (pending.size === 0) worker?.unref(); // idle: it must not keep the process alive
     p.resolve(
       m.outcomes.map((o, i) =>
-        o.ok && o.kind === 'rds' ? { ...o, value: { ...o.value, virtualHosts: (p.hosts.get(i) ?? []) as never } } : o,
+        o.ok && o.kind === 'rds' ? deepFreeze({ ...o, value: { ...o.value, virtualHosts: (p.hosts.get(i) ?? []) as never } }) : deepFreeze(o),
       ),
     );
     return;
@@ -81,11 +82,12 @@ function onMessage(m: RoutePiece | WorkerReply): void {
   if (!hosts) p.hosts.set(m.resource, (hosts = []));
   if (m.head) hosts[m.vh] = { ...m.head, routes: [] };
   const routes = hosts[m.vh]!.routes;
-  for (const r of m.routes) routes.push(r);
+  // Frozen piece by piece as they arrive: the snapshot is immutable without one long freeze at the end.
+  for (const r of m.routes) routes.push(deepFreeze(r));
 }
 
 function inProcess(req: WorkerRequest): Outcome[] {
-  return req.resources.map((any) => decodeAndTranslate(req.label, req.typeUrl, any));
+  return req.resources.map((any) => deepFreeze(decodeAndTranslate(req.label, req.typeUrl, any)));
 }
 
 /** Decodes and translates `resources` (all of type `typeUrl`), one outcome per resource, in order. */

@@ -213,21 +213,40 @@ export async function compile(
 
   const firstTls = config.listeners.find((l) => l.tls);
   const httpsPort = firstTls ? (parseHostPort(firstTls.address)?.port ?? 443) : 443;
-  const listeners = new Map<string, CompiledListener>();
-  const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors)));
-  for (const l of compiled) if (l) listeners.set(l.name, l);
+  // A rebuild for an xDS update keeps the YAML parts of the config as the very same (frozen) objects:
+  // what was compiled from them is taken over as it is. A file change re-reads the YAML (new objects),
+  // so certificates, keys and JWKS files are always re-read then.
+  const same = (k: keyof GatewayConfig) => previous !== undefined && previous.config[k] === config[k];
+  let listeners: ReadonlyMap<string, CompiledListener>;
+  if (same('listeners')) listeners = previous!.listeners;
+  else {
+    const map = new Map<string, CompiledListener>();
+    const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors)));
+    for (const l of compiled) if (l) map.set(l.name, l);
+    listeners = map;
+  }
 
-  const rateLimits = await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
-  const authn = await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
+  const rateLimits = same('rateLimit') ? previous!.rateLimits : await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
+  const authn =
+    same('authn') && same('rateLimit')
+      ? { runtime: previous!.authn, created: [], retired: [], warming: [] }
+      : await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
 
   const origins = inputs.origins ?? YAML_ONLY;
   const hosts = new HostTable();
   const virtualHosts: CompiledVirtualHost[] = [];
   const yielder = sliceYielder();
+  const reusable = previous && authn.runtime === previous.authn && rateLimits === previous.rateLimits ? compiledByConfig(previous) : null;
   for (const [i, vh] of config.virtualHosts.entries()) {
     await yielder(); // a large table must not hold the event loop (requests keep flowing on the current generation)
     const origin = origins.virtualHosts.has(vh.name) ? 'xds' : 'yaml';
-    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits, origin });
+    // The same virtual host object (an xDS virtual host that did not change) over the same clusters
+    // and filter runtimes compiles to the same thing: take it over.
+    const prev = reusable?.get(vh);
+    const compiledHost =
+      prev && prev.routes[0]?.origin === origin && usesOnly(prev, clusters)
+        ? prev
+        : compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits, origin });
     for (const d of vh.domains) hosts.add(d, compiledHost);
     virtualHosts.push(compiledHost);
   }
@@ -260,6 +279,26 @@ export async function compile(
     retiredResources: authn.retired,
     warming: authn.warming,
   };
+}
+
+/** The previous generation's compiled virtual hosts by the config object they were compiled from. */
+function compiledByConfig(previous: Generation): Map<GatewayConfig['virtualHosts'][number], CompiledVirtualHost> {
+  const out = new Map<GatewayConfig['virtualHosts'][number], CompiledVirtualHost>();
+  previous.config.virtualHosts.forEach((vh, i) => {
+    const c = previous.virtualHosts[i];
+    if (c) out.set(vh, c);
+  });
+  return out;
+}
+
+/** Every cluster the virtual host's routes forward or mirror to is the very object `clusters` has under its name. */
+function usesOnly(vh: CompiledVirtualHost, clusters: ReadonlyMap<string, Cluster>): boolean {
+  for (const r of vh.routes) {
+    if (r.action.kind !== 'forward') continue;
+    for (const c of r.action.split.clusters) if (clusters.get(c.name) !== c) return false;
+    if (r.action.mirror && clusters.get(r.action.mirror.cluster.name) !== r.action.mirror.cluster) return false;
+  }
+  return true;
 }
 
 /** Returns a function that yields to the event loop when the current slice of work ran longer than `sliceMs`. */

@@ -11,11 +11,27 @@ import type { RoutePiece, WorkerReply, WorkerRequest } from './translate/worker.
 // in-process instead: slower for huge resources, never wrong. The worker keeps the process alive only
 // while it has work.
 
+type Host = Record<string, unknown> & { routes: unknown[] };
+
 interface Pending {
   resolve(o: Outcome[]): void;
-  /** RouteConfiguration virtual hosts received in pieces, by resource index. */
-  hosts: Map<number, Array<Record<string, unknown> & { routes: unknown[] }>>;
+  /** RouteConfiguration virtual hosts received in pieces, by resource index, with their digests. */
+  hosts: Map<number, { list: Host[]; digests: string[] }>;
   req: WorkerRequest;
+}
+
+/**
+ * The translated virtual hosts of the last accepted translation of each RouteConfiguration, by digest:
+ * a virtual host that did not change keeps its (frozen) object, so compile() can keep its compiled form.
+ */
+const held = new Map<string, Map<string, Host>>();
+
+function heldHost(digest: string): Host | undefined {
+  for (const m of held.values()) {
+    const h = m.get(digest);
+    if (h) return h;
+  }
+  return undefined;
 }
 
 let worker: Worker | null = null;
@@ -72,16 +88,27 @@ function onMessage(m: RoutePiece | WorkerReply): void {
     pending.delete(m.id);
     if (pending.size === 0) worker?.unref(); // idle: it must not keep the process alive
     p.resolve(
-      m.outcomes.map((o, i) =>
-        o.ok && o.kind === 'rds' ? deepFreeze({ ...o, value: { ...o.value, virtualHosts: (p.hosts.get(i) ?? []) as never } }) : deepFreeze(o),
-      ),
+      m.outcomes.map((o, i) => {
+        if (!(o.ok && o.kind === 'rds')) return deepFreeze(o);
+        const got = p.hosts.get(i) ?? { list: [], digests: [] };
+        if (got.list.some((h) => h === undefined)) {
+          return { ok: false, name: o.name, errors: [{ path: '', message: 'internal: a virtual host was lost in translation; send it again' }] };
+        }
+        held.set(o.name, new Map(got.digests.map((d, k) => [d, got.list[k]!])));
+        return deepFreeze({ ...o, value: { ...o.value, virtualHosts: got.list as never } });
+      }),
     );
     return;
   }
   let hosts = p.hosts.get(m.resource);
-  if (!hosts) p.hosts.set(m.resource, (hosts = []));
-  if (m.head) hosts[m.vh] = { ...m.head, routes: [] };
-  const routes = hosts[m.vh]!.routes;
+  if (!hosts) p.hosts.set(m.resource, (hosts = { list: [], digests: [] }));
+  hosts.digests[m.vh] = m.digest;
+  if (m.held) {
+    hosts.list[m.vh] = heldHost(m.digest)!;
+    return;
+  }
+  if (m.head) hosts.list[m.vh] = { ...m.head, routes: [] };
+  const routes = hosts.list[m.vh]!.routes;
   // Frozen piece by piece as they arrive: the snapshot is immutable without one long freeze at the end.
   for (const r of m.routes) routes.push(deepFreeze(r));
 }
@@ -92,7 +119,8 @@ function inProcess(req: WorkerRequest): Outcome[] {
 
 /** Decodes and translates `resources` (all of type `typeUrl`), one outcome per resource, in order. */
 export function translateResources(label: XdsTypeLabel, typeUrl: string, resources: readonly AnyMessage[]): Promise<Outcome[]> {
-  const req: WorkerRequest = { id: nextId++, label, typeUrl, resources };
+  const have = label === 'rds' ? [...held.values()].flatMap((m) => [...m.keys()]) : undefined;
+  const req: WorkerRequest = { id: nextId++, label, typeUrl, resources, ...(have ? { have } : {}) };
   if (resources.length === 0) return Promise.resolve([]);
   const w = start();
   if (!w) return Promise.resolve(inProcess(req));

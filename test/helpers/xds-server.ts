@@ -121,6 +121,12 @@ export class TestXdsServer {
       const name = isAny(r) ? `#${map.size}` : (NAME_OF[typeUrl] ?? ((x) => String(x.name ?? '')))(r);
       map.set(name, any);
     }
+    return this.setPacked(typeUrl, map);
+  }
+
+  /** Like set(), with resources already packed (by name): pushing a large version costs no encoding then. */
+  setPacked(typeUrl: string, resources: ReadonlyMap<string, AnyMessage>): string {
+    const map = new Map(resources);
     this.resources.set(typeUrl, map);
     const v = (this.versions.get(typeUrl) ?? 0) + 1;
     this.versions.set(typeUrl, v);

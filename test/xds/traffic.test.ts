@@ -107,6 +107,31 @@ describe('xDS and traffic', () => {
     assert.equal(summary.origin, 'xds');
   });
 
+  it('an RDS update recompiles only the virtual hosts that changed', async () => {
+    pki = await testPki();
+    const a = await upstream('a');
+    const x = await server();
+    const rc = (tag: string) => ({
+      name: 'edge',
+      virtual_hosts: [
+        { name: 'steady', domains: ['steady.local'], routes: [routeTo('/', 'svc')] },
+        { name: 'moving', domains: ['*'], routes: [routeTo('/', 'svc', { host_rewrite_literal: `${tag}.internal` })] },
+      ],
+    });
+    x.set(CDS, [edsCluster('svc')]);
+    x.set(EDS, [loadAssignment('svc', [a.address])]);
+    x.set(RDS, [rc('one')]);
+    const gw = await gateway(xdsGatewayConfig(pki, x.address));
+    await eventually(() => gw.gw.ready, 'ready');
+    const compiled = (name: string) => gw.gw.current!.virtualHosts.find((v) => v.name === name)!;
+    const [steady, moving, version] = [compiled('steady'), compiled('moving'), gw.gw.current!.version];
+    x.set(RDS, [rc('two')]);
+    await eventually(() => gw.gw.current!.version > version, 'the update applied');
+    assert.equal(compiled('steady'), steady, 'the unchanged virtual host kept its compiled form');
+    assert.notEqual(compiled('moving'), moving);
+    assert.equal(JSON.parse((await h1(pki, gw.httpsPort, '/')).body).headers.host, 'two.internal');
+  });
+
   it('the server killed and restarted: serving and ready throughout, then re-subscribed and ACKing', async () => {
     pki = await testPki();
     const a = await upstream('a');

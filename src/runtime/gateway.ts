@@ -301,7 +301,7 @@ async function xdsSettings(cfg: GatewayConfig): Promise<XdsClientSettings> {
   return {
     target: {
       server: x.server,
-      tls: x.tls ? { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } : null,
+      tls: x.tls ? { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(x.tls.serverName ? { serverName: x.tls.serverName } : {}) } : null,
     },
     node: x.node,
     routeConfigs: x.routeConfigs,

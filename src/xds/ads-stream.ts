@@ -12,7 +12,7 @@ export interface AdsTarget {
   /** host:port of the ADS server. */
   readonly server: string;
   /** TLS material (PEM), or null for plain HTTP/2. */
-  readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer } | null;
+  readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer; readonly serverName?: string } | null;
 }
 
 export interface AdsStreamEvents {
@@ -73,7 +73,8 @@ export class AdsStream {
     const Ads = grpcService('envoy.service.discovery.v3.AggregatedDiscoveryService');
     const t = this.target.tls;
     const creds = t ? grpc.credentials.createSsl(t.ca ?? null, t.key ?? null, t.cert ?? null) : grpc.credentials.createInsecure();
-    const client = new Ads(this.target.server, creds, CHANNEL_OPTIONS);
+    const options = t?.serverName ? { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': t.serverName, 'grpc.default_authority': t.serverName } : CHANNEL_OPTIONS;
+    const client = new Ads(this.target.server, creds, options);
     const call = (client as unknown as { StreamAggregatedResources(): AdsCall }).StreamAggregatedResources();
     this.client = client;
     this.call = call;

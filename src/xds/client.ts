@@ -335,5 +335,5 @@ async function unreadable(files: readonly string[]): Promise<string[]> {
 function sameTls(a: AdsTarget['tls'], b: AdsTarget['tls']): boolean {
   if (a === null || b === null) return a === b;
   const eq = (x?: Buffer, y?: Buffer) => (x === undefined || y === undefined ? x === y : x.equals(y));
-  return eq(a.ca, b.ca) && eq(a.cert, b.cert) && eq(a.key, b.key);
+  return eq(a.ca, b.ca) && eq(a.cert, b.cert) && eq(a.key, b.key) && a.serverName === b.serverName;
 }

@@ -29,8 +29,8 @@ describe('xDS over mutual TLS', () => {
     xds.set(RDS, [routeConfig('edge', [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'over mtls' } } }])]);
     gw = await startGateway(`${gatewayPreamble(pki)}
 xds:
-  server: "localhost:${xds.port}"
-  tls: { caFile: ${pki.file('ca.crt')}, certFile: ${join(dir, 'client.crt')}, keyFile: ${join(dir, 'client.key')} }
+  server: "127.0.0.1:${xds.port}"
+  tls: { caFile: ${pki.file('ca.crt')}, certFile: ${join(dir, 'client.crt')}, keyFile: ${join(dir, 'client.key')}, serverName: localhost }
   node: { id: gatehouse-test, cluster: edge }
   routeConfigs: [edge]
 `);

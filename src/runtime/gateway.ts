@@ -219,6 +219,7 @@ export class Gateway {
     if (!yaml.xds) {
       this.xds?.close();
       this.xds = null;
+      this.endpoints.clear();
       this.xdsRoutesServing?.resolve();
       this.xdsRoutesServing = null;
       return;

@@ -40,6 +40,11 @@ export class EndpointStore implements EndpointSource {
     this.current.delete(name);
   }
 
+  /** Forgets every endpoint (xDS was turned off). */
+  clear(): void {
+    this.current.clear();
+  }
+
   get size(): number {
     return this.current.size;
   }

@@ -29,6 +29,8 @@ export const Errors = Object.freeze({
   upstreamProtocolError: spec('upstream_protocol_error', 502, 'the upstream sent an invalid response'),
   upstreamTimeout: spec('upstream_timeout', 504, 'the upstream did not answer in time'),
   requestTimeout: spec('request_timeout', 408, 'the request was not received in time'),
+  extAuthzDenied: spec('ext_authz_denied', 403, 'denied by the external authorization service'),
+  extAuthzError: spec('ext_authz_error', 403, 'the external authorization service could not decide'),
   upgradeNotAllowed: spec('upgrade_not_allowed', 403, 'this route does not accept protocol upgrades'),
   draining: spec('draining', 503, 'the gateway is shutting down'),
   internal: spec('internal_error', 500, 'internal error'),

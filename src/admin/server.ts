@@ -5,7 +5,10 @@ import { redactConfig } from '../config/redact.ts';
 import type { AdminState } from './state.ts';
 import { dashboardHtml } from './dashboard.ts';
 import { registry } from '../observability/metrics.ts';
-import { routesView, withOrigins } from './origins.ts';
+import { withOrigins } from './origins.ts';
+import { explainRequest, ExplainInputError, parseHeaderArg } from './explain.ts';
+import { routesJson } from './routes.ts';
+import { statsJson } from './stats.ts';
 
 // The admin HTTP API (SPEC Health and lifecycle): probes, effective config, clusters, dashboard.
 // fastify serves it: it is off the hot path, and its routing and JSON serialisation are what we want.
@@ -49,8 +52,6 @@ export function buildAdmin(state: AdminState, token: string | undefined): Fastif
       config: gen ? withOrigins(redactConfig(gen.config), gen.origins) : null,
     };
   });
-  // Minimal: every compiled route with its virtual host and origin (the observability work extends it).
-  app.get('/routes', async () => ({ routes: state.current ? routesView(state.current) : [] }));
   // SPEC: { clusters: [ { name, endpoints: [ { address, weight, healthy, ejected } ] } ] }, plus
   // discovery, policy, panic, in-flight/pending counts and per-endpoint priority/serving/active.
   app.get('/clusters', async () => ({
@@ -61,7 +62,24 @@ export function buildAdmin(state: AdminState, token: string | undefined): Fastif
     reply.header('cache-control', 'max-age=60').send(state.current ? state.current.authn.jwks() : { keys: [] }),
   );
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardHtml(state)));
+  // What `gatehouse explain` prints, for the running generation (live endpoint health included).
+  app.get('/explain', async (req, reply) => {
+    const q = req.query as Record<string, string | string[] | undefined>;
+    const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+    const url = one(q.url);
+    if (!url) return reply.code(400).send({ error: 'bad_request', message: 'url is required, e.g. /explain?method=GET&url=https://host/path&header=name:value' });
+    if (!state.current) return reply.code(503).send({ error: 'not_ready', message: 'no config loaded yet' });
+    try {
+      const headers = (q.header === undefined ? [] : Array.isArray(q.header) ? q.header : [q.header]).map(parseHeaderArg);
+      return explainRequest(state.current, { method: one(q.method) ?? 'GET', url, headers });
+    } catch (err) {
+      if (err instanceof ExplainInputError) return reply.code(400).send({ error: 'bad_request', message: err.message });
+      throw err;
+    }
+  });
+  app.get('/routes', async () => routesJson(state.current));
+  app.get('/stats', async (_req, reply) => reply.header('cache-control', 'no-store').send(statsJson(state)));
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(dashboardHtml()));
   return app;
 }
 

@@ -134,11 +134,16 @@ export const adminSchema = z.strictObject({
   token: text().optional(),
 });
 
+/** `accessLog.path` values that are not file paths. */
+export const ACCESS_LOG_STREAMS = ['stdout', 'stderr', 'off'] as const;
+
 export const accessLogSchema = z.strictObject({
-  /** `stdout`, `stderr`, or a file path (made absolute). */
+  /** `stdout`, `stderr`, `off` (no access log), or a file path (made absolute). */
   path: text()
     .default('stdout')
-    .transform((p) => (p === 'stdout' || p === 'stderr' ? p : path.resolve(p))),
+    .transform((p) => ((ACCESS_LOG_STREAMS as readonly string[]).includes(p) ? p : path.resolve(p))),
+  /** Share (0–1) of 2xx lines written; every other status is always logged. */
+  sample2xx: z.number().min(0).max(1).default(1),
 });
 
 export const tracingSchema = z.strictObject({
@@ -429,9 +434,19 @@ export const extAuthzSchema = z
         headersFromServer: z.array(headerName()).default(() => []),
       })
       .optional(),
+    /** Per Check call (gRPC deadline, HTTP request). */
     timeout: durationDefault('250ms'),
     failureModeAllow: z.boolean().default(false),
-    withRequestBody: z.strictObject({ maxBytes: posInt() }).optional(),
+    /** Send up to maxBytes of the body (a larger one is sent truncated, flagged by x-envoy-auth-partial-body). */
+    withRequestBody: z
+      .strictObject({
+        maxBytes: posInt(),
+        /** gRPC: the body as bytes in `raw_body` instead of a UTF-8 string in `body` (Envoy's pack_as_bytes). */
+        packAsBytes: z.boolean().default(false),
+      })
+      .optional(),
+    /** gRPC: extra `context_extensions` for the service (Envoy's per-route check_settings). */
+    contextExtensions: z.record(text(), z.string()).optional(),
   })
   .check(exactlyOneOf(['grpc', 'http']));
 

@@ -18,11 +18,8 @@ const isTrue = (v: unknown) => v === true;
 
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level
-  { path: 'tracing' },
   { path: 'grpcHealth' },
   { path: 'overload' },
-  { path: 'virtualHosts[].extAuthz' },
-  { path: 'virtualHosts[].routes[].extAuthz', when: (v) => v !== null },
   // listeners
   { path: 'listeners[].proxyProtocol', when: isTrue },
 ];

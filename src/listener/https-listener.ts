@@ -7,6 +7,8 @@ import { errorBody, Errors, type GatewayErrorSpec } from '../errors.ts';
 import { newRequestId } from '../proxy/request-id.ts';
 import type { CompiledListener } from '../runtime/generation.ts';
 import type { ListenerSlot } from '../proxy/handler.ts';
+import { H1, H2, type ListenerStats } from '../observability/request-stats.ts';
+import { tagHttp2Session, tagTlsSocket } from './tls-version.ts';
 
 // One public TLS listener: TLS 1.2/1.3, SNI from the current generation, ALPN h2 + http/1.1 on one
 // port (node's HTTP/2 server with its HTTP/1.1 fallback), and every client-controlled size and time
@@ -56,6 +58,8 @@ export function createHttpsListener(
   slot: ListenerSlot,
   onRequest: RequestListener,
   onUpgrade?: UpgradeListener,
+  /** Counts open connections by negotiated protocol (gatehouse_active_connections). */
+  stats?: ListenerStats,
 ): Promise<HttpsListener> {
   const sni = initial.sni!;
   const h2Sessions = new Set<Http2Session>();
@@ -92,6 +96,7 @@ export function createHttpsListener(
     );
     server.on('session', (session: Http2Session) => {
       h2Sessions.add(session);
+      tagHttp2Session(session);
       session.setTimeout(slot.current.listener.limits.idleTimeoutMs, () => session.close());
       session.once('close', () => h2Sessions.delete(session));
       session.on('error', () => undefined); // session errors end that session, never the process
@@ -107,7 +112,13 @@ export function createHttpsListener(
   server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
   server.on('secureConnection', (socket: TLSSocket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    tagTlsSocket(socket);
+    const p = socket.alpnProtocol === 'h2' ? H2 : H1;
+    if (stats) stats.connections[p]++;
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (stats) stats.connections[p]--;
+    });
     socket.on('error', () => undefined);
   });
 

@@ -6,8 +6,7 @@ import type { Endpoint } from '../upstream/endpoint.ts';
 import type { ForwardAction } from '../router/types.ts';
 import { admitUpstream, pickContext, upstreamConnected, upstreamFinished, upstreamResponded } from '../upstream/outcome.ts';
 import type { Exchange } from '../exchange.ts';
-import type { Http2ServerRequest } from 'node:http2';
-import { sendError } from './respond.ts';
+import { addFilterResponseHeaders, sendError } from './respond.ts';
 import { buildUpstreamHeaders, stripResponseHopByHop } from './upstream-headers.ts';
 import { mutateResponseHeaders, type HeaderMutation } from './header-mutations.ts';
 import {
@@ -20,8 +19,10 @@ import {
   type FailureKind,
   type RetryPolicy,
 } from './retry-policy.ts';
-import { BodyLimit, BodyTooLargeError, keepSmallBody } from './retry-body.ts';
+import { BodyLimit, BodyTooLargeError, keepSmallBody, requestHasBody } from '../request-body.ts';
 import { mirrorSelected, sendMirror } from './mirror.ts';
+import { FlagBit } from '../observability/response-flags.ts';
+import type { TrySpan } from '../observability/tracing/request-span.ts';
 
 // Forwarding one request through undici's dispatch API: the request body is streamed from the client
 // socket (or replayed from a small kept copy when the route retries or mirrors), the response is
@@ -84,13 +85,6 @@ function failureKind(err: unknown, spec: GatewayErrorSpec, perTryBound: boolean)
   return null;
 }
 
-function requestHasBody(ex: Exchange): boolean {
-  const req = ex.req;
-  if ('stream' in req) return !(req as Http2ServerRequest).stream.endAfterHeaders;
-  const h = req.headers;
-  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-}
-
 
 export interface ForwardOptions {
   readonly upstreamPath: string;
@@ -113,7 +107,7 @@ class ForwardRun {
     readonly ex: Exchange,
     readonly cluster: Cluster,
     private readonly o: ForwardOptions,
-    private readonly headers: string[],
+    readonly headers: string[],
     private retry: RetryPolicy | null,
     readonly responseHeaders: HeaderMutation | null,
   ) {
@@ -157,7 +151,11 @@ class ForwardRun {
     ex.endpoint = endpoint;
     const isRetry = this.tries > 1;
     if (isRetry) this.cluster.breaker.retries++;
-    const handler = new UpstreamAttempt(this, endpoint, perTryBound, isRetry);
+    // With span export, each try is a client span and the upstream's parent; the headers' last pair
+    // is the traceparent (upstream-headers.ts). Without it, the gateway's span stays the parent.
+    const span = ex.span === null ? null : ex.span.startTry(ex, endpoint, this.o.upstreamPath, this.tries - 1);
+    if (span !== null) this.headers[this.headers.length - 1] = span.traceparent;
+    const handler = new UpstreamAttempt(this, endpoint, perTryBound, isRetry, span);
     if (perTryBound) handler.startTryTimer(perTry);
     ex.abortUpstream = (reason) => handler.abort(reason);
     ex.upstreamStartedAt = performance.now();
@@ -201,7 +199,10 @@ class ForwardRun {
   /** A response with `status` arrived: true when it is thrown away and the request retried. */
   retryOnStatus(status: number): boolean {
     const p = this.canRetry();
-    if (p === null || !retriableStatus(p, status)) return false;
+    if (p === null || !retriableStatus(p, status)) {
+      if (p === null) this.noteExhausted(this.retry !== null && retriableStatus(this.retry, status));
+      return false;
+    }
     this.scheduleRetry();
     return true;
   }
@@ -209,9 +210,17 @@ class ForwardRun {
   /** A try failed before its response started: true when the request is retried. */
   retryOnFailure(kind: FailureKind | null): boolean {
     const p = this.canRetry();
-    if (p === null || kind === null || !retriableFailure(p, kind)) return false;
+    if (p === null || kind === null || !retriableFailure(p, kind)) {
+      if (p === null) this.noteExhausted(this.retry !== null && kind !== null && retriableFailure(this.retry, kind));
+      return false;
+    }
     this.scheduleRetry();
     return true;
+  }
+
+  /** URX (access log): the last try failed in a retriable way and the retries were used up. */
+  private noteExhausted(retriable: boolean): void {
+    if (retriable && this.retry !== null && this.tries > this.retry.attempts) this.ex.flags |= FlagBit.retriesExhausted;
   }
 }
 
@@ -227,14 +236,19 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** The per-try timeout fired before undici handed us a controller: abort as soon as it does. */
   private timedOutEarly = false;
 
+  /** The upstream's status once its response head arrived (0 before). */
+  private status = 0;
+  private readonly startedAt = performance.now();
+
   constructor(
     private readonly run: ForwardRun,
     private readonly endpoint: Endpoint,
     private readonly perTryBound: boolean,
     private readonly isRetry: boolean,
+    private readonly span: TrySpan | null,
   ) {}
 
-  /** Ends this try's accounting once: circuit-breaker counters, and outlier detection on a failure. */
+  /** Ends this try's accounting once: circuit-breaker counters, outlier detection on a failure, its stats and span. */
   private release(failure: GatewayErrorSpec | null): void {
     if (this.tryTimer !== null) {
       clearTimeout(this.tryTimer);
@@ -244,6 +258,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.released = true;
     upstreamFinished(this.run.cluster, this.endpoint, this.connected, failure);
     if (this.isRetry) this.run.cluster.breaker.retries--;
+    // A try that got no response head is counted here, with the time until it failed.
+    if (this.status === 0) this.run.cluster.stats.recordTry(0, (performance.now() - this.startedAt) / 1000);
+    this.span?.end(this.status, failure === null ? null : failure.code);
   }
 
   startTryTimer(ms: number): void {
@@ -272,6 +289,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     const ex = this.run.ex;
     ex.upstreamDurationMs = performance.now() - ex.upstreamStartedAt;
+    this.status = statusCode;
+    this.run.cluster.stats.recordTry(statusCode, ex.upstreamDurationMs / 1000);
     upstreamResponded(this.run.cluster, this.endpoint, statusCode);
     if (this.run.retryOnStatus(statusCode)) {
       // Nothing was sent to the client yet: drop this response (and its connection) and try again.
@@ -281,8 +300,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return;
     }
     stripResponseHopByHop(headers);
-    const extra = ex.responseHeadersAdd;
-    if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
+    addFilterResponseHeaders(ex, headers);
     if (this.run.responseHeaders !== null) mutateResponseHeaders(this.run.responseHeaders, headers, ex);
     try {
       ex.res.writeHead(statusCode, headers as Record<string, string | string[]>);
@@ -295,7 +313,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.discarded) return;
-    const res = this.run.ex.res;
+    const ex = this.run.ex;
+    ex.bytesOut += chunk.length;
+    const res = ex.res;
     if (!res.write(chunk)) {
       controller.pause();
       this.resumeUpstream ??= () => controller.resume();
@@ -337,6 +357,14 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
   const mirror = a !== null && mirrorSelected(a.mirror) ? a.mirror : null;
   const run = new ForwardRun(ex, cluster, o, headers, retry, a?.responseHeaders ?? null);
 
+  const prefetched = ex.prefetchedBody;
+  if (prefetched !== null) {
+    // A filter (ext_authz withRequestBody) already read the body: kept whole (replayable) or one stream.
+    if (Buffer.isBuffer(prefetched)) ex.bytesIn = prefetched.length;
+    if (mirror !== null && Buffer.isBuffer(prefetched)) sendMirror(mirror, method, o.upstreamPath, headers, prefetched, o.timeoutMs);
+    run.start(prefetched);
+    return;
+  }
   if (!requestHasBody(ex)) {
     if (mirror !== null) sendMirror(mirror, method, o.upstreamPath, headers, null, o.timeoutMs);
     run.start(null);
@@ -346,7 +374,7 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
   const cl = ex.req.headers['content-length'];
   if (retry === null && mirror === null) {
     // With a Content-Length the limit was checked up front; without one, count as it streams.
-    run.start(cl !== undefined ? req : req.pipe(new BodyLimit(o.maxBodyBytes)));
+    run.start(cl !== undefined ? req : req.pipe(new BodyLimit(o.maxBodyBytes, 0, (n) => (ex.bytesIn = n))));
     return;
   }
   // Keep a small body so it can be replayed; a large one is streamed once (no retry, no mirror).
@@ -357,7 +385,10 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
       else sendError(ex, Errors.badRequest);
       return;
     }
-    if (r.kind === 'kept' && mirror !== null) sendMirror(mirror, method, o.upstreamPath, headers, r.body, o.timeoutMs);
+    if (r.kind === 'kept') {
+      ex.bytesIn = r.body.length;
+      if (mirror !== null) sendMirror(mirror, method, o.upstreamPath, headers, r.body, o.timeoutMs);
+    }
     run.start(r.body);
   });
 }

@@ -7,12 +7,14 @@ import type { CompiledRoute } from '../router/types.ts';
 import { RouteInput } from '../router/match.ts';
 import { Exchange, type GatewayRequest, type GatewayResponse } from '../exchange.ts';
 import { acceptOrCreateRequestId } from './request-id.ts';
-import { sendDirect, sendError, sendRedirect } from './respond.ts';
+import { sendDirect, sendError, sendRedirect, sendRejection } from './respond.ts';
 import { forward } from './forward.ts';
 import { proxyWebSocket, SocketResponse } from './websocket.ts';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import { startTrace } from '../observability/trace-context.ts';
+import { tlsVersionOf } from '../listener/tls-version.ts';
 import './metrics.ts'; // registers the retry/mirror/fault counters with /metrics
 
 // The request path of a TLS listener: read the generation once, then
@@ -69,7 +71,9 @@ function route(ex: Exchange, view: ListenerView): void {
   const listener = view.listener;
   const headers = req.headers;
   ex.requestId = acceptOrCreateRequestId(headers['x-request-id']);
+  startTrace(ex, view.gen.tracing);
   ex.peer = plainAddress(req.socket?.remoteAddress);
+  ex.tlsVersion = tlsVersionOf(req);
   const trusted = listener.trust !== TRUST_NONE && listener.trust(ex.peer, 0);
   ex.clientIp = trusted
     ? resolveClientAddress(ex.peer, headers['x-forwarded-for'] as string | undefined, listener.trust)
@@ -124,7 +128,7 @@ function route(ex: Exchange, view: ListenerView): void {
   }
   ex.route = matched;
   if (matched.filters === null) runAction(ex, matched, listener, trusted);
-  else runFilters(ex, matched.filters, 0, () => runAction(ex, matched!, listener, trusted), (r) => sendError(ex, r.error, r.headers), () => sendError(ex, Errors.internal));
+  else runFilters(ex, matched.filters, 0, () => runAction(ex, matched!, listener, trusted), (r) => sendRejection(ex, r), () => sendError(ex, Errors.internal));
 }
 
 /** 408 (or, once the response started, a reset) when the request body is not complete in time. */

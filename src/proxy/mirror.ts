@@ -3,7 +3,7 @@ import type { MirrorPolicy } from '../router/types.ts';
 
 // Request mirroring (shadow traffic): a fire-and-forget copy of the request to another cluster. Its
 // answer is read and thrown away, its failure is ignored, and it never waits on or delays the client's
-// request. Only requests without a body or with a small kept body are mirrored (see retry-body.ts).
+// request. Only requests without a body or with a small kept body are mirrored (see request-body.ts).
 // As Envoy does, the copy's Host gets a `-shadow` suffix so the receiver can tell it apart.
 
 export const MIRROR_TIMEOUT_MS = 10_000;

@@ -1,14 +1,16 @@
 import type { Exchange } from '../exchange.ts';
 import { valueOf, type HeaderMutation } from './header-mutations.ts';
+import { formatTraceparent } from '../observability/trace-context.ts';
 
 // Request headers toward the mesh (SPEC "Headers toward the mesh"), built in one pass over the raw
-// headers into the flat [name, value, …] array undici takes. Hop-by-hop headers (RFC 9110 §7.6.1)
-// and anything the Connection header names are dropped; the forwarding headers are set by us.
+// headers into the flat [name, value, …] array undici takes; traceparent is always the last pair.
+// Hop-by-hop headers (RFC 9110 §7.6.1) and anything the Connection header names are dropped; the
+// forwarding and trace-context headers are set by us.
 
 const DROPPED = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer',
   'expect', 'http2-settings', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
-  'x-request-id',
+  'x-request-id', 'traceparent', 'tracestate',
 ]);
 
 /** Lower-cases only when needed (HTTP/2 names already are, most HTTP/1.1 clients send mixed case). */
@@ -77,6 +79,10 @@ export function buildUpstreamHeaders(
     'x-forwarded-host', xfHost ?? ex.authority,
     'x-request-id', ex.requestId,
   );
+  // W3C trace context (observability/trace-context.ts): the client's tracestate when its traceparent
+  // was valid, and our traceparent LAST, so forward.ts can point it at each try's client span.
+  if (ex.traceState !== null) out.push('tracestate', ex.traceState);
+  out.push('traceparent', formatTraceparent(ex.traceId, ex.spanId, ex.sampled));
   return out;
 }
 

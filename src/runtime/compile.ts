@@ -21,6 +21,10 @@ import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runt
 import { YAML_ONLY, type ConfigOrigins } from '../config/merge.ts';
 import type { EndpointSource } from '../upstream/discovery/index.ts';
 import type { CompiledVirtualHost } from '../router/types.ts';
+import { SpanExport } from '../observability/tracing/span-export.ts';
+import { earliestExpiry, leafExpiry } from '../observability/cert-expiry.ts';
+import type { CertificateExpiry, RouteStats } from '../observability/request-stats.ts';
+import { compileExtAuthz } from '../filters/ext-authz/runtime.ts';
 
 // compile(snapshot, previous): builds every runtime object once — TLS contexts, SNI tables, route
 // tables, clusters with their pools and balancers. Clusters whose config and TLS material did not
@@ -38,7 +42,7 @@ export interface CompileResult {
   readonly generation: Generation;
   /** Clusters of the previous generation that the new one does not use: close them after the swap. */
   readonly retired: Cluster[];
-  /** Other resources of the previous generation it no longer uses (authn providers, minter): close after the swap. */
+  /** Other resources of the previous generation it no longer uses (authn providers, minter, ext_authz services): close after the swap. */
   readonly retiredResources: Closeable[];
   /** Background work the gateway's readiness waits for, bounded (first JWKS fetches, Redis). */
   readonly warming: Warmup[];
@@ -59,6 +63,7 @@ async function compileListener(
   index: number,
   httpsPort: number,
   errors: ConfigError[],
+  certificates: CertificateExpiry[],
 ): Promise<CompiledListener | null> {
   const addr = parseHostPort(cfg.address);
   if (!addr) {
@@ -72,6 +77,8 @@ async function compileListener(
       try {
         const [cert, key] = await Promise.all([readFile(c.certFile), readFile(c.keyFile)]);
         material.push({ cert, key, serverNames: c.serverNames ?? [] });
+        const expiresAt = leafExpiry(cert);
+        if (expiresAt !== null) certificates.push({ kind: 'listener', name: cfg.name, file: c.certFile, expiresAt });
       } catch (err) {
         errors.push({ path: `listeners[${index}].tls.certificates[${i}]`, message: `cannot read: ${(err as Error).message}` });
       }
@@ -115,6 +122,7 @@ async function compileCluster(
   dns: { servers: readonly string[] | undefined; resolver: () => HostResolver },
   inputs: CompileInputs,
   errors: ConfigError[],
+  certificates: CertificateExpiry[],
 ): Promise<Cluster | null> {
   const origin = inputs.origins?.clusters.has(cfg.name) ? 'xds' : 'yaml';
   let tls = null;
@@ -125,6 +133,10 @@ async function compileCluster(
       errors.push({ path: `clusters[${index}].tls`, message: `cannot read: ${(err as Error).message}` });
       return null;
     }
+    const cert = cfg.tls.certFile ? leafExpiry(tls.options.cert as Buffer | undefined) : null;
+    if (cert !== null) certificates.push({ kind: 'cluster', name: cfg.name, file: cfg.tls.certFile!, expiresAt: cert });
+    const ca = cfg.tls.caFile ? earliestExpiry(tls.options.ca as Buffer | undefined) : null;
+    if (ca !== null) certificates.push({ kind: 'cluster_ca', name: cfg.name, file: cfg.tls.caFile!, expiresAt: ca });
   }
   const fingerprint = createHash('sha256')
     .update(JSON.stringify(cfg))
@@ -158,6 +170,7 @@ async function compileCluster(
     circuitBreakers: cfg.circuitBreakers,
     ...(cfg.outlierDetection ? { outlierDetection: cfg.outlierDetection } : {}),
     origin,
+    ...(reusable ? { stats: reusable.stats } : {}),
   });
   if (cfg.healthCheck) {
     const hc = cfg.healthCheck;
@@ -208,7 +221,8 @@ export async function compile(
   const clusters = new Map<string, Cluster>();
   let resolver: HostResolver | null = null; // one per compile, shared by its DNS clusters
   const dns = { servers: config.dns?.servers, resolver: () => (resolver ??= createResolver(config.dns?.servers)) };
-  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, inputs, errors)));
+  const certificates: CertificateExpiry[] = [];
+  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, inputs, errors, certificates)));
   for (const c of built) if (c) clusters.set(c.name, c);
 
   const firstTls = config.listeners.find((l) => l.tls);
@@ -218,10 +232,12 @@ export async function compile(
   // so certificates, keys and JWKS files are always re-read then.
   const same = (k: keyof GatewayConfig) => previous !== undefined && previous.config[k] === config[k];
   let listeners: ReadonlyMap<string, CompiledListener>;
-  if (same('listeners')) listeners = previous!.listeners;
-  else {
+  if (same('listeners')) {
+    listeners = previous!.listeners;
+    for (const c of previous!.certificates) if (c.kind === 'listener') certificates.push(c);
+  } else {
     const map = new Map<string, CompiledListener>();
-    const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors)));
+    const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors, certificates)));
     for (const l of compiled) if (l) map.set(l.name, l);
     listeners = map;
   }
@@ -231,36 +247,58 @@ export async function compile(
     same('authn') && same('rateLimit')
       ? { runtime: previous!.authn, created: [], retired: [], warming: [] }
       : await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
+  const extAuthz =
+    previous && sameObjects(extAuthzConfigs(config), extAuthzConfigs(previous.config))
+      ? { runtime: previous.extAuthz, created: [], retired: [] }
+      : await compileExtAuthz(config, previous?.extAuthz, errors);
 
+  const previousStats = routeStatsOf(previous);
   const origins = inputs.origins ?? YAML_ONLY;
   const hosts = new HostTable();
   const virtualHosts: CompiledVirtualHost[] = [];
   const yielder = sliceYielder();
-  const reusable = previous && authn.runtime === previous.authn && rateLimits === previous.rateLimits ? compiledByConfig(previous) : null;
+  const reusable =
+    previous && authn.runtime === previous.authn && rateLimits === previous.rateLimits && extAuthz.runtime === previous.extAuthz ? compiledByConfig(previous) : null;
   for (const [i, vh] of config.virtualHosts.entries()) {
     await yielder(); // a large table must not hold the event loop (requests keep flowing on the current generation)
     const origin = origins.virtualHosts.has(vh.name) ? 'xds' : 'yaml';
+    const deps = {
+      authn: authn.runtime,
+      rateLimits,
+      extAuthz: extAuthz.runtime,
+      origin,
+      previousStats: (v: string, r: string) => previousStats.get(`${v}\0${r}`),
+    } as const;
     // The same virtual host object (an xDS virtual host that did not change) over the same clusters
-    // and filter runtimes compiles to the same thing: take it over.
+    // and filter runtimes compiles to the same thing: take it over (its route stats carry on with it).
     const prev = reusable?.get(vh);
     const compiledHost =
       prev && prev.routes[0]?.origin === origin && usesOnly(prev, clusters)
         ? prev
-        : compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits, origin });
+        : compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, deps);
     for (const d of vh.domains) hosts.add(d, compiledHost);
     virtualHosts.push(compiledHost);
   }
+
+  // Span export: the previous exporter is kept while `tracing` is unchanged (its queue and connection).
+  const tracingKey = config.tracing ? JSON.stringify(config.tracing) : null;
+  const tracing = tracingKey === null ? null : previous?.tracing?.key === tracingKey ? previous.tracing : new SpanExport(config.tracing!);
 
   if (errors.length > 0) {
     // Close what this failed compile created; never touch what it borrowed from `previous`.
     for (const c of clusters.values()) if (previous?.clusters.get(c.name) !== c) void c.close();
     rateLimits.discard(previous?.rateLimits);
     for (const r of authn.created) r.close();
+    for (const r of extAuthz.created) r.close();
+    if (tracing !== null && tracing !== previous?.tracing) tracing.close();
     throw new CompileError(errors);
   }
 
   const retired: Cluster[] = [];
   if (previous) for (const c of previous.clusters.values()) if (clusters.get(c.name) !== c) retired.push(c);
+  const retiredResources = [...authn.retired, ...extAuthz.retired];
+  const oldTracing = previous?.tracing ?? null;
+  if (oldTracing !== null && oldTracing !== tracing) retiredResources.push(oldTracing);
 
   return {
     generation: Object.freeze({
@@ -273,10 +311,13 @@ export async function compile(
       clusters,
       rateLimits,
       authn: authn.runtime,
+      extAuthz: extAuthz.runtime,
       files: collectFiles(config, configFile),
+      tracing,
+      certificates: Object.freeze(certificates),
     }),
     retired,
-    retiredResources: authn.retired,
+    retiredResources,
     warming: authn.warming,
   };
 }
@@ -289,6 +330,20 @@ function compiledByConfig(previous: Generation): Map<GatewayConfig['virtualHosts
     if (c) out.set(vh, c);
   });
   return out;
+}
+
+/** Every extAuthz config object of the config (virtual hosts and routes), in order. */
+function extAuthzConfigs(config: GatewayConfig): unknown[] {
+  const out: unknown[] = [];
+  for (const vh of config.virtualHosts) {
+    if (vh.extAuthz) out.push(vh.extAuthz);
+    for (const r of vh.routes) if (r.extAuthz) out.push(r.extAuthz);
+  }
+  return out;
+}
+
+function sameObjects(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Every cluster the virtual host's routes forward or mirror to is the very object `clusters` has under its name. */
@@ -315,6 +370,15 @@ export function sliceYielder(sliceMs = 8): () => Promise<void> | undefined {
   };
 }
 
+
+/** The previous generation's route stats by virtual host and route name. */
+function routeStatsOf(previous: Generation | undefined): Map<string, RouteStats> {
+  const out = new Map<string, RouteStats>();
+  if (!previous) return out;
+  for (const vh of previous.hosts.virtualHosts()) for (const r of vh.routes) out.set(`${r.virtualHost}\0${r.name}`, r.stats);
+  return out;
+}
+
 /** The config file and every certificate, key and CA it names: a change to any of them reloads. */
 export function collectFiles(config: GatewayConfig, configFile: string): string[] {
   const files = new Set<string>([configFile]);
@@ -331,5 +395,11 @@ export function collectFiles(config: GatewayConfig, configFile: string): string[
   if (config.authn?.internalToken) files.add(config.authn.internalToken.signingKeyFile);
   const x = config.xds?.tls;
   for (const f of [x?.caFile, x?.certFile, x?.keyFile]) if (f) files.add(f);
+  for (const vh of config.virtualHosts) {
+    for (const ea of [vh.extAuthz, ...vh.routes.map((r) => r.extAuthz)]) {
+      const t = ea?.grpc?.tls;
+      for (const f of [t?.caFile, t?.certFile, t?.keyFile]) if (f) files.add(f);
+    }
+  }
   return [...files];
 }

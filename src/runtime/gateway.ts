@@ -7,6 +7,9 @@ import { XdsClient, type XdsClientSettings, type XdsSnapshot, type XdsStatus } f
 import { EndpointStore } from '../xds/endpoint-store.ts';
 import { log } from '../observability/logger.ts';
 import { createAccessLog } from '../observability/access-log.ts';
+import { finishExchange } from '../observability/finish.ts';
+import { reloadRejected, reloadSucceeded } from '../observability/metrics.ts';
+import { statsSources, type CertificateExpiry, type ClusterStats, type ListenerStats, type RouteStats, type StatsSource } from '../observability/request-stats.ts';
 import { compile, CompileError } from './compile.ts';
 import type { Generation } from './generation.ts';
 import { ListenerBindError, ListenerManager } from './listener-manager.ts';
@@ -14,6 +17,8 @@ import { FileWatcher } from './file-watcher.ts';
 import { startAdmin, type AdminServer } from '../admin/server.ts';
 import type { Exchange } from '../exchange.ts';
 import { installLastResortHandlers } from './last-resort.ts';
+import { retireClusterMetrics } from '../upstream/metrics.ts';
+import { forgetRetries } from '../proxy/retry-policy.ts';
 
 // The running gateway: config file (+ what the xDS client delivered) → validated snapshot → compiled
 // generation → listeners, with reload on file change and SIGHUP and a rebuild on every xDS snapshot
@@ -29,7 +34,7 @@ export interface GatewayOptions {
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; errors: string[] };
 
-export class Gateway {
+export class Gateway implements StatsSource {
   private gen: Generation | null = null;
   private version = 0;
   private readonly configFile: string;
@@ -59,7 +64,7 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     this.configFile = resolve(opts.configFile);
-    this.listeners = new ListenerManager((ex: Exchange) => this.accessLog.write(ex));
+    this.listeners = new ListenerManager((ex: Exchange) => finishExchange(ex, this.accessLog));
     this.watcher = new FileWatcher(() => void this.reload('file change'));
   }
 
@@ -98,9 +103,31 @@ export class Gateway {
     return { ...this.listeners.ports(), ...(this.admin ? { admin: this.admin.port } : {}) };
   }
 
+  // ── StatsSource: what /metrics and /stats read of the running generation ──
+  *routes(): Iterable<RouteStats> {
+    for (const vh of this.gen?.hosts.virtualHosts() ?? []) for (const r of vh.routes) yield r.stats;
+  }
+  *clusters(): Iterable<{ readonly name: string; readonly stats: ClusterStats }> {
+    yield* this.gen?.clusters.values() ?? [];
+  }
+  listenerStats(): Iterable<ListenerStats> {
+    return this.listeners.stats();
+  }
+  certificates(): Iterable<CertificateExpiry> {
+    return this.gen?.certificates ?? [];
+  }
+  configVersion(): number {
+    return this.version;
+  }
+  lastReloadOk(): boolean {
+    return this.lastReloadError === null;
+  }
+
   /** Loads, compiles and starts serving; throws with every config error when the first load fails. */
   async start(): Promise<void> {
+    statsSources.add(this);
     const r = await this.reload('start');
+    if (!r.ok) statsSources.delete(this);
     if (!r.ok) throw new Error((r.errors as string[]).join('\n'));
     const cfg = this.gen!.config;
     this.admin = await startAdmin(cfg.admin, this);
@@ -184,10 +211,17 @@ export class Gateway {
       if (xdsOnly) this.lastXdsError = null;
       else this.lastReloadError = null;
       for (const c of retired) void c.close(); // in-flight requests finish on their old pools
+      // Cluster names that left the config take their per-cluster series with them.
+      for (const c of retired) {
+        if (generation.clusters.has(c.name)) continue;
+        retireClusterMetrics(c.name);
+        forgetRetries(c.name);
+      }
       for (const r of retiredResources) r.close();
       for (const w of warming) this.holdReadiness(w.what, w.ready);
       if (fromFile) await this.syncXdsClient(yaml);
       if (reason !== 'start') log.info({ version: this.version, reason }, 'config reloaded');
+      if (fromFile) reloadSucceeded.inc(); // gatehouse_config_reloads_total counts file reloads; xDS has its own
       return { ok: true, version: this.version };
     } catch (err) {
       const errors =
@@ -208,6 +242,7 @@ export class Gateway {
       return { ok: false, errors };
     }
     this.lastReloadError = errors;
+    reloadRejected.inc();
     // Keep watching what we watched, plus the config file, so fixing the file reloads again.
     this.watcher.set([...(this.gen?.files ?? []), this.configFile]);
     if (this.gen) log.error({ reason, errors }, 'config rejected; the last good config keeps serving');
@@ -245,14 +280,14 @@ export class Gateway {
   }
 
   private applyProcessSettings(cfg: GatewayConfig): void {
-    const path = cfg.accessLog?.path;
-    if (path !== this.accessLogPath) {
+    const key = JSON.stringify(cfg.accessLog);
+    if (key !== this.accessLogKey) {
       this.accessLog.close();
-      this.accessLog = createAccessLog(path);
-      this.accessLogPath = path;
+      this.accessLog = createAccessLog(cfg.accessLog);
+      this.accessLogKey = key;
     }
   }
-  private accessLogPath: string | undefined;
+  private accessLogKey: string | undefined;
 
   private installSignals(): void {
     installLastResortHandlers();
@@ -289,7 +324,10 @@ export class Gateway {
     if (this.gen) await Promise.all([...this.gen.clusters.values()].map((c) => c.close()));
     await this.gen?.rateLimits.close();
     this.gen?.authn.close();
+    this.gen?.extAuthz.close();
+    this.gen?.tracing?.close();
     this.accessLog.close();
+    statsSources.delete(this);
     log.info('stopped');
   }
 }

@@ -7,6 +7,9 @@ import type { RateLimits } from '../filters/ratelimit/runtime.ts';
 import type { AuthnRuntime } from '../filters/authn/runtime.ts';
 import type { ConfigOrigins } from '../config/merge.ts';
 import type { CompiledVirtualHost } from '../router/types.ts';
+import type { SpanExport } from '../observability/tracing/span-export.ts';
+import type { CertificateExpiry } from '../observability/request-stats.ts';
+import type { ExtAuthzRuntime } from '../filters/ext-authz/runtime.ts';
 
 // A generation: everything compiled from one validated config snapshot. Requests read the current
 // generation once (through their listener's view) and use only it, so a reload can never mix configs.
@@ -49,8 +52,14 @@ export interface Generation {
   readonly rateLimits: RateLimits;
   /** Authn providers (JWKS key sets, verified-token caches) and the internal token minter. */
   readonly authn: AuthnRuntime;
+  /** External authorization services (gRPC channels, HTTP pools), kept across reloads while unchanged. */
+  readonly extAuthz: ExtAuthzRuntime;
   /** Every file the generation was compiled from (config, certificates, keys, CAs): watched for changes. */
   readonly files: readonly string[];
+  /** Span export (`tracing`), or null when not configured: the request path's only tracing check. */
+  readonly tracing: SpanExport | null;
+  /** The certificates in use and when they expire (listener and cluster), for the expiry gauge. */
+  readonly certificates: readonly CertificateExpiry[];
 }
 
 /** What a listener's request handler reads once per request: its generation and its own compiled part. */

@@ -2,6 +2,7 @@ import type { Generation, CompiledListener } from './generation.ts';
 import { createRequestHandler, createUpgradeHandler, type ExchangeObserver, type ListenerSlot } from '../proxy/handler.ts';
 import { createHttpsListener, type HttpsListener } from '../listener/https-listener.ts';
 import { createRedirectListener, type RedirectListener } from '../listener/redirect-listener.ts';
+import { H1, H2, ListenerStats } from '../observability/request-stats.ts';
 
 // Keeps the running listeners in step with the current generation: a listener whose address and
 // kind are unchanged is kept (its connections live on) and just pointed at the new generation;
@@ -18,7 +19,7 @@ export class ListenerBindError extends Error {
   }
 }
 
-type Running = { slot: ListenerSlot; server: HttpsListener | RedirectListener; key: string };
+type Running = { slot: ListenerSlot; server: HttpsListener | RedirectListener; key: string; stats: ListenerStats | null };
 
 function listenerKey(l: CompiledListener): string {
   return `${l.host}|${l.port}|${l.sni ? 'tls' : 'plain'}|${l.http2}`;
@@ -69,9 +70,13 @@ export class ListenerManager {
 
   private async open(gen: Generation, l: CompiledListener, key: string): Promise<Running> {
     const slot: ListenerSlot = { current: { gen, listener: l } };
-    if (!l.sni) return { slot, key, server: await createRedirectListener(l, slot) };
+    if (!l.sni) return { slot, key, server: await createRedirectListener(l, slot), stats: null };
+    // Kept by the running listener: a reload that keeps the listener keeps its counters.
+    const stats = new ListenerStats(l.name);
+    const active = stats.activeRequests;
     const done: ExchangeObserver = (ex) => {
       this.inflight--;
+      active[ex.req.httpVersionMajor === 2 ? H2 : H1]--;
       this.onDone(ex);
     };
     const handle = createRequestHandler(slot, done);
@@ -81,14 +86,25 @@ export class ListenerManager {
       slot,
       (req, res) => {
         this.inflight++;
+        const p = req.httpVersionMajor === 2 ? H2 : H1;
+        active[p]++;
+        stats.requests[p]++;
         handle(req, res);
       },
       (req, socket, head) => {
         this.inflight++;
+        active[H1]++;
+        stats.requests[H1]++;
         upgrade(req, socket, head);
       },
+      stats,
     );
-    return { slot, key, server };
+    return { slot, key, server, stats };
+  }
+
+  /** The counters of the running TLS listeners. */
+  *stats(): Iterable<ListenerStats> {
+    for (const r of this.running.values()) if (r.stats !== null) yield r.stats;
   }
 
   /** Bound ports by listener name (useful when a config asks for port 0). */

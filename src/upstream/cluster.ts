@@ -5,6 +5,7 @@ import { OutlierDetector, type OutlierConfig } from './outlier.ts';
 import { clusterMetrics, type ClusterMetrics } from './metrics.ts';
 import type { HashKeyFn } from './hash-key.ts';
 import type { ConfigOrigin } from '../config/merge.ts';
+import { ClusterStats } from '../observability/request-stats.ts';
 
 // A cluster at run time: its endpoints (with their pools), its balancer, circuit breaker, outlier
 // detector, and the discovery and health checker that feed it. Built by compile() and reused by the
@@ -67,6 +68,8 @@ export interface ClusterOptions {
   readonly outlierDetection?: OutlierConfig;
   /** Where the cluster's config came from (default yaml). */
   readonly origin?: ConfigOrigin;
+  /** The stats of the cluster this one replaces (same name), so its counters carry on. */
+  readonly stats?: ClusterStats;
 }
 
 const UNLIMITED: CircuitBreakerLimits = { maxConnections: Infinity, maxPendingRequests: Infinity, maxRequests: Infinity };
@@ -81,6 +84,8 @@ export class Cluster {
   readonly outlier: OutlierDetector | null;
   readonly metrics: ClusterMetrics;
   readonly origin: ConfigOrigin;
+  /** Upstream tries by status class and their durations (collected at scrape time). */
+  readonly stats: ClusterStats;
   /** True while ejection would leave nothing to serve and every healthy endpoint serves. */
   panic = false;
   private endpointList: Endpoint[] = [];
@@ -108,6 +113,7 @@ export class Cluster {
     const maxConnections = o.circuitBreakers ? o.circuitBreakers.maxConnections : null;
     this.poolOptions = { ...o.pool, maxConnections: o.pool.maxConnections ?? maxConnections };
     this.metrics = clusterMetrics(name);
+    this.stats = o.stats ?? new ClusterStats();
     this.outlier = o.outlierDetection ? new OutlierDetector(o.outlierDetection, this, this.metrics) : null;
   }
 

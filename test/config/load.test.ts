@@ -203,7 +203,6 @@ describe('good configs', () => {
     assert.deepEqual(r.errors.map(formatConfigError), [
       'clusters[0].loadBalancer.hashOn: only applies to ring_hash and maglev',
       ...[
-        'tracing',
         'grpcHealth',
       ].map((p) => `${p}: not supported yet`),
     ]);
@@ -224,7 +223,7 @@ describe('good configs', () => {
   it('fills in the defaults', async () => {
     const cfg = ok(await loadConfigText(toYaml(baseConfig()), {}));
     assert.deepEqual(cfg.admin, { address: '127.0.0.1:9901' });
-    assert.deepEqual(cfg.accessLog, { path: 'stdout' });
+    assert.deepEqual(cfg.accessLog, { path: 'stdout', sample2xx: 1 });
     assert.deepEqual(cfg.drain, { delay: 5_000, timeout: 30_000 });
     const l = cfg.listeners[0]!;
     assert.deepEqual(l.limits, {

@@ -103,9 +103,11 @@ clusters:
     assert.deepEqual(clOrigin, { 'yaml-backend': 'yaml', 'yaml-eds': 'yaml', svc: 'xds', shared: 'xds' });
     assert.equal(cfg.xds.connected, true);
     assert.deepEqual(cfg.xds.versions, { rds: '1', cds: '1', eds: '1' });
-    const routes = (await get('/routes')).routes as any[];
+    // GET /routes (docs/observability.md): every compiled route with its origin.
+    const hosts = (await get('/routes')).virtualHosts as any[];
+    const routes = hosts.flatMap((vh) => vh.routes.map((r: any) => [vh.name, r.name, r.origin, r.action.clusters?.map((c: any) => c.cluster).join() ?? '']));
     assert.deepEqual(
-      routes.filter((r) => r.virtualHost === 'yaml-site' || r.virtualHost === 'xds-site').map((r) => [r.virtualHost, r.name, r.origin, r.clusters.join()]),
+      routes.filter(([vh]) => vh === 'yaml-site' || vh === 'xds-site'),
       [
         ['xds-site', 'to-svc_', 'xds', 'svc'],
         ['yaml-site', 'shared', 'yaml', 'shared'],

@@ -1,6 +1,6 @@
 import { Errors } from '../../errors.ts';
 import type { Exchange } from '../../exchange.ts';
-import { authnFailures } from '../../observability/metrics.ts';
+import { authnFailure } from '../../observability/metrics.ts';
 import type { FilterResult, Rejection, RequestFilter } from '../filter.ts';
 import type { FailureReason, Provider, Verified } from './provider.ts';
 import { findToken, withoutCookie, type FoundToken } from './token-source.ts';
@@ -49,10 +49,10 @@ function stripToken(ex: Exchange, found: FoundToken): void {
 /** Counts the reason and returns the answer (or undefined when anonymous is allowed). */
 function fail(reason: FailureReason, allowAnonymous: boolean): FilterResult {
   if (allowAnonymous) {
-    if (reason !== 'missing') authnFailures.inc({ reason });
+    if (reason !== 'missing') authnFailure(reason).inc();
     return undefined;
   }
-  authnFailures.inc({ reason });
+  authnFailure(reason).inc();
   return reason === 'missing' ? NO_TOKEN : BAD_TOKEN;
 }
 
@@ -72,6 +72,11 @@ export class AuthnFilter implements RequestFilter {
     /** Every identity header a client must not send (all providers' claimsToHeaders, internal token). */
     private readonly guarded: readonly string[],
   ) {}
+
+  describe(): string {
+    const who = this.providers.length > 0 ? `providers ${this.providers.map((p) => p.name).join(', ')}` : 'no providers';
+    return this.allowAnonymous ? `${who}, anonymous allowed` : `${who}, token required`;
+  }
 
   onRequest(ex: Exchange): FilterResult | Promise<FilterResult> {
     stripHeaders(ex, this.guarded);

@@ -71,6 +71,9 @@ async function readOrError(file: string, path: string, errors: ConfigError[]): P
 class Guard implements RequestFilter {
   readonly name = 'identity-header-guard';
   constructor(private readonly names: readonly string[]) {}
+  describe(): string {
+    return `removes client-sent ${this.names.join(', ')}`;
+  }
   onRequest(ex: Exchange): FilterResult {
     stripHeaders(ex, this.names);
     return undefined;

@@ -123,6 +123,16 @@ xds:
 
 const values = (rs: PushResult[], f: (r: PushResult) => number | null | undefined) => rs.map(f).filter((v): v is number => typeof v === 'number');
 
+/** The same load with no push: what the latency rows compare against. */
+function baseline(prefix: string, rs: PushResult[]): ExtraRow[] {
+  const b = rs.find((r) => r.push === 'baseline');
+  if (!b) return [];
+  return [
+    { id: `${prefix}.baseline-max-latency`, title: `the same ${RATE} req/s load, no push: max latency over a window as long`, value: b.maxLatencyMs ?? null, unit: 'ms' },
+    { id: `${prefix}.baseline-p99-latency`, title: `the same load, no push: p99 latency`, value: b.p99LatencyMs ?? null, unit: 'ms' },
+  ];
+}
+
 function rows(prefix: string, what: string, rs: PushResult[], goal: ExtraRow['target']): ExtraRow[] {
   const failed = rs.filter((r) => r.pushToEffectMs === null);
   const effect = values(rs, (r) => r.pushToEffectMs);
@@ -163,6 +173,7 @@ export const extras: ExtraDef[] = [
         ],
       });
       return [
+        ...baseline('xds-push-1k', results),
         ...rows('xds-weight-1k', 'RDS weight change (1,000 routes)', results.filter((r) => r.push.startsWith('rds-')), { max: 1000, source: 'issue 11' }),
         ...rows('xds-eds-1k', 'EDS change of 500 endpoints (no recompile)', results.filter((r) => r.push.startsWith('eds-')), { max: 1000, source: 'issue 11' }),
       ];
@@ -181,9 +192,9 @@ export const extras: ExtraDef[] = [
         rds: { v0: { v1: 100, v2: 0 }, ...Object.fromEntries(versions.map((v) => [v, { v1: 100, v2: 0 }])) },
         pushes: versions.map((v) => ({ name: `rds-${v}`, expect: { header: VERSION_HEADER, value: v } })),
       });
-      const r = rows('xds-apply-10k', 'new 10,000-route RouteConfiguration', results, { max: 1000, source: 'issue 11' });
+      const r = rows('xds-apply-10k', 'new 10,000-route RouteConfiguration', results.filter((x) => x.push !== 'baseline'), { max: 1000, source: 'issue 11' });
       r[1] = { ...r[1]!, target: { max: 50, source: 'issue 11' } };
-      return r;
+      return [...baseline('xds-apply-10k', results), ...r];
     },
   },
 ];

@@ -75,7 +75,18 @@ const ticker = setInterval(() => {
 }, 10);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const latencies = (window: Sample[]) => window.map((s) => s.end - s.start).sort((x, y) => x - y);
 const results = [];
+
+// The baseline: the same load and window length with no push, for comparison.
+await sleep(a.settleMs);
+{
+  const t0 = performance.now();
+  await sleep(a.windowBeforeMs + a.windowAfterMs + 200);
+  const lat = latencies(samples.filter((s) => s.start >= t0 && s.start <= t0 + a.windowBeforeMs + a.windowAfterMs));
+  results.push({ push: 'baseline', pushToEffectMs: null, requests: lat.length, maxLatencyMs: lat.at(-1) ?? null, p99LatencyMs: lat[Math.floor(lat.length * 0.99)] ?? null });
+}
+
 for (const push of a.pushes) {
   await sleep(a.settleMs);
   const t0 = performance.now();
@@ -91,7 +102,7 @@ for (const push of a.pushes) {
   const effectAt = effect.end;
   await sleep(a.windowAfterMs + 200);
   const window = samples.filter((s) => s.start >= t0 - a.windowBeforeMs && s.start <= effectAt + a.windowAfterMs);
-  const lat = window.map((s) => s.end - s.start).sort((x, y) => x - y);
+  const lat = latencies(window);
   results.push({
     push: push.name,
     pushToEffectMs: effectAt - t0,

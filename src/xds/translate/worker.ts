@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { AnyMessage } from '../../grpc/protos.ts';
 import { decodeAndTranslate, type Outcome } from './run.ts';
@@ -38,6 +39,14 @@ export interface WorkerReply {
 }
 
 const PIECE_ROUTES = 500;
+
+// Lowest CPU priority for this thread only (Linux applies it per thread): on a gateway pinned to one
+// core, translating a large resource must not take CPU time from the thread that serves requests.
+try {
+  setPriority(19);
+} catch {
+  // not allowed here: translate at normal priority
+}
 
 parentPort?.on('message', (req: WorkerRequest) => {
   const outcomes: Outcome[] = [];

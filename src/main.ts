@@ -12,6 +12,7 @@ const USAGE = `usage:
   gatehouse explain --config FILE [-X METHOD] [-H 'name: value']... [--json] URL
   gatehouse certs init [--dir certs] [--ttl 24h] [--trust-domain mesh.local] [--force]
   gatehouse certs issue --ca-dir DIR --name N [--out DIR] [--dns H]... [--ip A]... [--spiffe URI] [--ttl D] [--client|--server]
+  gatehouse control-plane --config FILE
   gatehouse version
 `;
 
@@ -26,6 +27,9 @@ async function main(argv: string[]): Promise<number> {
       return explainCommand(rest);
     case 'certs':
       return certsCommand(rest);
+    case 'control-plane':
+      // Loaded only for this verb: the gateway never loads the control plane's code.
+      return (await import('./cli/control-plane.ts')).controlPlaneCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`gatehouse ${VERSION}\n`);

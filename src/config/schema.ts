@@ -27,6 +27,8 @@ import {
   regexError,
 } from './checks.ts';
 import { parseDuration } from './duration.ts';
+import { parseSanEntry } from '../upstream/san-match.ts';
+import { cipherListError, curveListError, DEFAULT_CIPHERS, DEFAULT_ECDH_CURVES } from '../listener/tls-profile.ts';
 
 // ───────────────────────────── building blocks ─────────────────────────────
 
@@ -188,6 +190,13 @@ export const listenerCertificateSchema = z.strictObject({
 export const listenerTlsSchema = z.strictObject({
   certificates: z.array(listenerCertificateSchema).min(1),
   minVersion: tlsVersion().default('TLSv1.2'),
+  /**
+   * OpenSSL cipher list (`:`-separated). Default: Mozilla intermediate (TLS 1.2 ECDHE with AES-GCM or
+   * ChaCha20-Poly1305, every TLS 1.3 suite). TLS 1.3 suites (TLS_*) are added when none is named.
+   */
+  ciphers: checked(cipherListError).default(DEFAULT_CIPHERS),
+  /** Key-exchange groups, most preferred first (OpenSSL names). */
+  ecdhCurves: checked(curveListError).default(DEFAULT_ECDH_CURVES),
   /** Offer h2 and http/1.1 over ALPN. */
   http2: z.boolean().default(true),
 });
@@ -200,6 +209,12 @@ export const listenerLimitsSchema = z.strictObject({
   idleTimeout: durationDefault('60s'),
   http2MaxConcurrentStreams: posInt().default(100),
   maxConnections: posInt().default(10000),
+  /**
+   * A request header name with an underscore (`x_auth_sub`): `reject` answers 400, `drop` removes the
+   * header before routing. Many servers (CGI, PHP, nginx with underscores_in_headers) read `_` as `-`,
+   * so such a name could pose as an identity header the gateway sets (Envoy's headers_with_underscores_action).
+   */
+  headersWithUnderscores: z.enum(['reject', 'drop']).default('reject'),
 });
 
 export const trustedProxiesSchema = z.strictObject({
@@ -622,8 +637,12 @@ export const clusterTlsSchema = z
     caFile: filePath().optional(),
     /** SNI and the name verified in the server certificate. */
     serverName: text().optional(),
-    /** Accept only server certificates carrying one of these SANs (DNS names or SPIFFE URIs). */
-    matchSubjectAltNames: z.array(text()).min(1).optional(),
+    /**
+     * Accept only server certificates carrying one of these SANs, types kept apart: `uri:` / `dns:`
+     * exact, `uri-prefix:` / `dns-prefix:`, untyped exact (URI when it contains "://", else DNS),
+     * legacy `prefix:` (same rule). See upstream/san-match.ts.
+     */
+    matchSubjectAltNames: z.array(checked((s) => { const e = parseSanEntry(s); return typeof e === 'string' ? e : null; })).min(1).optional(),
     minVersion: tlsVersion().default('TLSv1.3'),
   })
   .check(together('certFile', 'keyFile'));

@@ -30,6 +30,7 @@ const BY_ERROR_CODE: ReadonlyMap<string, string> = new Map([
   ['ext_authz_denied', 'UAEX'],
   ['ext_authz_error', 'UAEX'],
   ['overloaded', 'OM'], // overload manager
+  ['client_stalled', 'SI'], // stream idle: the client left its response undrained for idleTimeout
 ]);
 
 /** The response flags of a finished exchange, e.g. "UF,URX", or "-". */

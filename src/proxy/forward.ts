@@ -6,8 +6,8 @@ import type { Endpoint } from '../upstream/endpoint.ts';
 import type { ForwardAction } from '../router/types.ts';
 import { admitUpstream, pickContext, upstreamConnected, upstreamFinished, upstreamResponded } from '../upstream/outcome.ts';
 import type { Exchange } from '../exchange.ts';
-import { addFilterResponseHeaders, sendError } from './respond.ts';
-import { buildUpstreamHeaders, stripResponseHopByHop } from './upstream-headers.ts';
+import { addFilterResponseHeaders, endWithHeadersOnly, sendError } from './respond.ts';
+import { buildUpstreamHeaders, dropUnframedTrailerHeader, relayableTrailers, stripResponseHopByHop } from './upstream-headers.ts';
 import { mutateResponseHeaders, type HeaderMutation } from './header-mutations.ts';
 import {
   backoffMs,
@@ -30,6 +30,13 @@ import type { TrySpan } from '../observability/tracing/request-span.ts';
 // the cluster's balancer (a retry avoids the endpoint that just failed when there is another).
 // A try is retried only before anything of the response reached the client; failures that are not
 // retried map to 502/503/504.
+// Response trailers are relayed (HTTP/2, and HTTP/1.1 chunked): gRPC's status travels in them. A
+// response whose head already carries `grpc-status` is gRPC's trailers-only form: its head is held
+// back and sent with the end of the stream, in one HEADERS frame, as gRPC clients need.
+// A client that stops reading is bounded too: undici suspends its bodyTimeout while backpressure
+// pauses the body, so the attempt arms its own timer whenever the client side stops draining; after
+// the listener's idleTimeout without progress the response is abandoned (the client's connection or
+// stream is cut) and the upstream dispatch aborted, which releases its pool connection.
 
 export { BodyTooLargeError };
 
@@ -37,6 +44,11 @@ type Controller = Dispatcher.DispatchController;
 
 class ClientClosedError extends Error {
   readonly code = 'GATEHOUSE_CLIENT_CLOSED';
+}
+
+/** The client read nothing of its response for idleTimeout. */
+class ClientStalledError extends Error {
+  readonly code = 'GATEHOUSE_CLIENT_STALLED';
 }
 
 /** A try that ran past perTryTimeout (classified like undici's headers timeout). */
@@ -112,6 +124,11 @@ class ForwardRun {
     readonly responseHeaders: HeaderMutation | null,
   ) {
     this.deadline = o.timeoutMs > 0 ? performance.now() + o.timeoutMs : 0;
+  }
+
+  /** How long the client may leave its response undrained (the listener's idleTimeout). */
+  get clientIdleMs(): number {
+    return this.o.bodyIdleTimeoutMs;
   }
 
   start(body: Buffer | Readable | null): void {
@@ -233,8 +250,12 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** Got a connection (no longer pending for the circuit breaker). */
   private connected = false;
   private tryTimer: NodeJS.Timeout | null = null;
+  /** Armed while the client is not draining its response (see the header comment). */
+  private stallTimer: NodeJS.Timeout | null = null;
   /** The per-try timeout fired before undici handed us a controller: abort as soon as it does. */
   private timedOutEarly = false;
+  /** A trailers-only response's head (status, headers), sent at its end or before its first byte. */
+  private heldHead: { status: number; headers: Record<string, string | string[]> } | null = null;
 
   /** The upstream's status once its response head arrived (0 before). */
   private status = 0;
@@ -300,37 +321,95 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return;
     }
     stripResponseHopByHop(headers);
+    dropUnframedTrailerHeader(headers, ex.req, statusCode);
     addFilterResponseHeaders(ex, headers);
     if (this.run.responseHeaders !== null) mutateResponseHeaders(this.run.responseHeaders, headers, ex);
+    if (headers['grpc-status'] !== undefined) {
+      this.heldHead = { status: statusCode, headers: headers as Record<string, string | string[]> };
+      return;
+    }
+    this.writeHead(statusCode, headers as Record<string, string | string[]>);
+  }
+
+  /** false when Node refused the head (e.g. a header invalid for HTTP/2): the response was answered 502. */
+  private writeHead(status: number, headers: Record<string, string | string[]>): boolean {
     try {
-      ex.res.writeHead(statusCode, headers as Record<string, string | string[]>);
+      this.run.ex.res.writeHead(status, headers);
+      return true;
     } catch {
-      // a header Node refuses to send on (e.g. invalid for HTTP/2): the response is not relayable
       this.controller?.abort(new Error('unrelayable upstream response'));
-      sendError(ex, Errors.upstreamProtocolError);
+      sendError(this.run.ex, Errors.upstreamProtocolError);
+      return false;
     }
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.discarded) return;
+    const held = this.heldHead;
+    if (held !== null) {
+      this.heldHead = null;
+      if (!this.writeHead(held.status, held.headers)) return;
+    }
     const ex = this.run.ex;
     ex.bytesOut += chunk.length;
     const res = ex.res;
     if (!res.write(chunk)) {
       controller.pause();
-      this.resumeUpstream ??= () => controller.resume();
+      this.resumeUpstream ??= () => {
+        this.clearStallTimer();
+        controller.resume();
+      };
       res.once('drain', this.resumeUpstream);
+      // A timer per stall, not per chunk: armed when the client stops draining, cleared on 'drain'.
+      this.stallTimer ??= setTimeout(this.onClientStalled, this.run.clientIdleMs);
     }
   }
 
-  onResponseEnd(): void {
+  private clearStallTimer(): void {
+    if (this.stallTimer !== null) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    }
+  }
+
+  /** No progress for idleTimeout: abandon the response and free the upstream connection. */
+  private readonly onClientStalled = (): void => {
+    this.stallTimer = null;
+    const ex = this.run.ex;
+    if (ex.res.writableFinished) return;
+    ex.clientClosed = true; // nobody left to answer: the upstream abort below is not the endpoint's failure
+    ex.errorCode = 'client_stalled';
+    this.controller?.abort(new ClientStalledError('the client did not read its response'));
+    ex.res.destroy();
+  };
+
+  onResponseEnd(controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
     if (this.discarded) return;
     this.release(null);
-    this.run.ex.abortUpstream = null;
-    this.run.ex.res.end();
+    const ex = this.run.ex;
+    ex.abortUpstream = null;
+    const held = this.heldHead;
+    if (held !== null) {
+      this.heldHead = null;
+      endWithHeadersOnly(ex, held.status, held.headers);
+      return;
+    }
+    // undici reads HTTP/2 trailers (node's object) as if they were a raw list and passes {}: take
+    // them from the controller as they arrived.
+    const raw = (controller as { rawTrailers?: unknown }).rawTrailers;
+    const t = relayableTrailers(raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : trailers);
+    if (t !== null) {
+      try {
+        (ex.res as { addTrailers?: (h: Record<string, string | string[]>) => void }).addTrailers?.(t);
+      } catch {
+        // a trailer Node refuses (invalid name or value): the body is complete, end without them
+      }
+    }
+    ex.res.end();
   }
 
   onResponseError(_c: Controller, err: Error): void {
+    this.clearStallTimer();
     if (this.discarded) return;
     const ex = this.run.ex;
     // Nobody to tell when the client left or the gateway already answered (e.g. a request timeout).
@@ -343,6 +422,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   }
 
   abort(reason: Error): void {
+    this.clearStallTimer();
     this.controller?.abort(reason);
   }
 }
@@ -381,7 +461,7 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
   keepSmallBody(req, cl !== undefined ? Number(cl) : null, RETRY_BODY_LIMIT, o.maxBodyBytes, (r) => {
     if (ex.clientClosed) return;
     if (r.kind === 'error') {
-      if (r.error instanceof BodyTooLargeError) sendError(ex, Errors.bodyTooLarge, undefined, true);
+      if (r.error instanceof BodyTooLargeError) sendError(ex, Errors.bodyTooLarge);
       else sendError(ex, Errors.badRequest);
       return;
     }

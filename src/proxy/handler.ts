@@ -1,6 +1,7 @@
 import { Errors } from '../errors.ts';
 import { normalizePath } from '../router/normalize-path.ts';
 import { plainAddress, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
+import { dropUnderscoreHeaders, firstUnderscoreHeader } from '../listener/header-names.ts';
 import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
 import { runFilters } from '../filters/filter.ts';
 import type { CompiledRoute } from '../router/types.ts';
@@ -82,7 +83,7 @@ function route(ex: Exchange, view: ListenerView): void {
   const authority = (headers[':authority'] as string | undefined) ?? headers.host;
   const target = req.url;
   if (!authority || !target || target.charCodeAt(0) !== 0x2f /* '/' */) {
-    sendError(ex, Errors.badRequest, undefined, true);
+    sendError(ex, Errors.badRequest);
     return;
   }
   ex.authority = authority;
@@ -95,6 +96,15 @@ function route(ex: Exchange, view: ListenerView): void {
     return;
   }
 
+  const underscore = firstUnderscoreHeader(req.rawHeaders);
+  if (underscore !== -1) {
+    if (listener.limits.headersWithUnderscores === 'reject') {
+      sendError(ex, Errors.underscoreHeader);
+      return;
+    }
+    dropUnderscoreHeaders(ex, req.rawHeaders, underscore);
+  }
+
   // node enforces requestTimeout on HTTP/1.1 only: bound an HTTP/2 request body the same way, so a
   // stream that trickles its body forever cannot hold an upstream connection.
   if (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders) {
@@ -103,14 +113,14 @@ function route(ex: Exchange, view: ListenerView): void {
 
   const cl = headers['content-length'];
   if (cl !== undefined && Number(cl) > listener.limits.maxBodyBytes) {
-    sendError(ex, Errors.bodyTooLarge, undefined, true);
+    sendError(ex, Errors.bodyTooLarge);
     return;
   }
 
   const q = target.indexOf('?');
   const path = normalizePath(q === -1 ? target : target.slice(0, q));
   if (path === null) {
-    sendError(ex, Errors.badRequest, undefined, true);
+    sendError(ex, Errors.badRequest);
     return;
   }
   ex.path = path;
@@ -165,7 +175,7 @@ function runAction(ex: Exchange, matched: CompiledRoute, listener: CompiledListe
       const cluster = action.split.choose(ex);
       const upstreamPath = (action.rewritePath === null ? ex.path : action.rewritePath(ex.path)) + ex.query;
       if (ex.upgrade !== null) {
-        proxyWebSocket(ex, cluster, upstreamPath, action, trusted);
+        proxyWebSocket(ex, cluster, upstreamPath, action, trusted, listener.limits.idleTimeoutMs);
         return;
       }
       forward(ex, cluster, {

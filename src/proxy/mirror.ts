@@ -61,7 +61,16 @@ export function sendMirror(
     mirrored++;
     const limit = timeoutMs > 0 ? timeoutMs : MIRROR_TIMEOUT_MS;
     endpoint.pool.dispatch(
-      { path, method: method as Dispatcher.HttpMethod, headers: h, body, headersTimeout: limit, bodyTimeout: limit },
+      {
+        path,
+        // The cluster's SNI and verified name: without it undici would take the `-shadow` Host.
+        servername: endpoint.servername,
+        method: method as Dispatcher.HttpMethod,
+        headers: h,
+        body,
+        headersTimeout: limit,
+        bodyTimeout: limit,
+      } as Dispatcher.DispatchOptions, // `servername` is read by undici but missing from its types
       new DiscardHandler(() => endpoint.active--),
     );
   } catch {

@@ -1,6 +1,8 @@
 // Path normalisation, done once per request before routing and authorization, so that
 // `/public/../admin`, `/public/%2e%2e/admin` or `//admin` can never match as something else.
 //
+//  - a raw backslash is a slash (as Istio's default normalisation and WHATWG URL parsers, IIS and
+//    many frameworks read it): `/public\..\admin` is `/admin`, and `/admin` is what is forwarded;
 //  - percent-encoded unreserved characters (A-Z a-z 0-9 - . _ ~) are decoded; other escapes are kept,
 //    with upper-case hex. An encoded slash (%2F) or backslash (%5C) stays encoded and opaque: it is
 //    part of a segment, never a separator (what the upstream sees is what we matched).
@@ -13,6 +15,7 @@
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const PERCENT = 0x25;
+const BACKSLASH = 0x5c;
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -33,7 +36,7 @@ function needsWork(p: string): boolean {
   const n = p.length;
   for (let i = 0; i < n; i++) {
     const c = p.charCodeAt(i);
-    if (c === PERCENT) return true;
+    if (c === PERCENT || c === BACKSLASH) return true;
     if (c < 0x21 || c === 0x7f) return true; // control characters and spaces are refused in the slow path
     if (c === SLASH && i + 1 < n) {
       const d = p.charCodeAt(i + 1);
@@ -59,6 +62,10 @@ export function normalizePath(p: string): string | null {
   for (let i = 0; i < p.length; i++) {
     const c = p.charCodeAt(i);
     if (c < 0x21 || c === 0x7f) return null;
+    if (c === BACKSLASH) {
+      decoded += '/';
+      continue;
+    }
     if (c !== PERCENT) {
       decoded += p[i];
       continue;

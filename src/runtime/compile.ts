@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { ConfigError } from '../config/load.ts';
 import { buildSniTable, type CertificateMaterial } from '../listener/sni.ts';
+import { effectiveCiphers } from '../listener/tls-profile.ts';
 import { compileTrust } from '../listener/client-address.ts';
 import { HostTable } from '../router/host-table.ts';
 import { compileVirtualHost } from '../router/compile.ts';
@@ -46,6 +47,11 @@ export interface CompileResult {
   readonly retiredResources: Closeable[];
   /** Background work the gateway's readiness waits for, bounded (first JWKS fetches, Redis). */
   readonly warming: Warmup[];
+  /**
+   * The generation will never serve (its listeners could not bind): closes everything this compile
+   * created — clusters, Redis connections, JWKS key sets — and nothing it took over from `previous`.
+   */
+  discard(): void;
 }
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000; // Envoy's default route timeout
@@ -85,7 +91,11 @@ async function compileListener(
     }
     if (material.length !== cfg.tls.certificates.length) return null;
     try {
-      sni = buildSniTable(material, cfg.tls.minVersion);
+      sni = buildSniTable(material, {
+        minVersion: cfg.tls.minVersion,
+        ciphers: effectiveCiphers(cfg.tls.ciphers),
+        ecdhCurve: cfg.tls.ecdhCurves,
+      });
     } catch (err) {
       errors.push({ path: `listeners[${index}].tls.certificates`, message: `invalid certificate or key: ${(err as Error).message}` });
       return null;
@@ -106,6 +116,7 @@ async function compileListener(
       idleTimeoutMs: l.idleTimeout,
       http2MaxConcurrentStreams: l.http2MaxConcurrentStreams,
       maxConnections: l.maxConnections,
+      headersWithUnderscores: l.headersWithUnderscores,
     },
     trust: compileTrust(cfg.trustedProxies?.cidrs),
     httpsPort,
@@ -284,13 +295,16 @@ export async function compile(
   const tracingKey = config.tracing ? JSON.stringify(config.tracing) : null;
   const tracing = tracingKey === null ? null : previous?.tracing?.key === tracingKey ? previous.tracing : new SpanExport(config.tracing!);
 
-  if (errors.length > 0) {
-    // Close what this failed compile created; never touch what it borrowed from `previous`.
+  // Close what this compile created; never touch what it borrowed from `previous`.
+  const discard = () => {
     for (const c of clusters.values()) if (previous?.clusters.get(c.name) !== c) void c.close();
     rateLimits.discard(previous?.rateLimits);
     for (const r of authn.created) r.close();
     for (const r of extAuthz.created) r.close();
     if (tracing !== null && tracing !== previous?.tracing) tracing.close();
+  };
+  if (errors.length > 0) {
+    discard();
     throw new CompileError(errors);
   }
 
@@ -319,6 +333,7 @@ export async function compile(
     retired,
     retiredResources,
     warming: authn.warming,
+    discard,
   };
 }
 

@@ -187,16 +187,17 @@ export class Gateway implements StatsSource {
       origins = merged.origins;
     }
     try {
-      const { generation, retired, retiredResources, warming } = await compile(config, this.configFile, this.version + 1, this.gen ?? undefined, {
+      const compiled = await compile(config, this.configFile, this.version + 1, this.gen ?? undefined, {
         origins,
         endpoints: this.endpoints,
       });
+      const { generation, retired, retiredResources, warming } = compiled;
       try {
         await this.listeners.apply(generation);
       } catch (err) {
-        // The new generation never served: close the clusters it built (its pools, timers);
-        // the ones it borrowed from the current generation stay.
-        for (const c of generation.clusters.values()) if (this.gen?.clusters.get(c.name) !== c) void c.close();
+        // The new generation never served: close what it built (pools, timers, Redis connections,
+        // JWKS key sets); what it borrowed from the current generation stays.
+        compiled.discard();
         throw err;
       }
       const replaced = this.gen;

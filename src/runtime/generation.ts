@@ -22,6 +22,7 @@ export interface ListenerLimits {
   readonly idleTimeoutMs: number;
   readonly http2MaxConcurrentStreams: number;
   readonly maxConnections: number;
+  readonly headersWithUnderscores: 'reject' | 'drop';
 }
 
 export interface CompiledListener {

@@ -234,6 +234,7 @@ describe('good configs', () => {
       idleTimeout: 60_000,
       http2MaxConcurrentStreams: 100,
       maxConnections: 10000,
+      headersWithUnderscores: 'reject',
     });
     assert.equal(l.tls!.minVersion, 'TLSv1.2');
     assert.equal(l.tls!.http2, true);

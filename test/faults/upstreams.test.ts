@@ -41,7 +41,8 @@ test('an upstream endpoint killed mid-load: retries and ejection keep idempotent
       `  - name: backend
     discovery: { type: static, endpoints: ["${a.address}", "${b.address}"] }
     connectTimeout: 1s
-    outlierDetection: { consecutive5xx: 5, consecutiveGatewayErrors: 2, interval: 200ms, baseEjectionTime: 30s, maxEjectionPercent: 50 }`,
+    outlierDetection: { consecutive5xx: 5, consecutiveGatewayErrors: 2, interval: 200ms, baseEjectionTime: 30s, maxEjectionPercent: 50 }
+    circuitBreakers: { maxRetries: 64 }`,
     ).replace(
       'route: { cluster: backend, timeout: 10s }',
       'route: { cluster: backend, timeout: 10s, retries: { attempts: 3, retryOn: [connect-failure, reset, refused-stream, "503"] } }',

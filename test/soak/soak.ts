@@ -93,7 +93,9 @@ function config(pki: TestPki, dir: string, o: { v1: number[]; v2: number[]; ws: 
       caFile: ${pki.file('ca.crt')}
       serverName: localhost
       matchSubjectAltNames: ["spiffe://mesh.local/ns/demo/sa/echo"]
-    outlierDetection: { consecutive5xx: 5, consecutiveGatewayErrors: 2, interval: 500ms, baseEjectionTime: 2s, maxEjectionPercent: 50 }`;
+    outlierDetection: { consecutive5xx: 5, consecutiveGatewayErrors: 2, interval: 500ms, baseEjectionTime: 2s, maxEjectionPercent: 50 }
+    # every request cut by a killed endpoint may retry at once (Envoy's default budget of 3 would refuse some)
+    circuitBreakers: { maxRetries: 64 }`;
   return `
 admin: { address: "127.0.0.1:{{admin}}" }
 accessLog: { path: ${JSON.stringify(join(dir, 'access.log'))} }

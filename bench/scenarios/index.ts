@@ -5,6 +5,7 @@ import * as ratelimit from './ratelimit.ts';
 import * as upstreams from './upstreams.ts';
 import * as observability from './observability.ts';
 import * as extauthz from './extauthz.ts';
+import * as xds from './xds.ts';
 import * as controlplane from './controlplane.ts';
 import type { ExtraDef, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
 
@@ -29,6 +30,7 @@ export const groups: ReadonlyArray<{ name: string; group: Group }> = [
   { name: 'upstreams', group: upstreams }, // issue 6: mTLS vs plain upstream (pick() cost: bench/micro)
   { name: 'observability', group: observability }, // issue 13: access log + tracing vs off; tracing configured vs not
   { name: 'extauthz', group: extauthz }, // issue 14: ext_authz on (local service answering OK) vs off
+  { name: 'xds', group: xds }, // issue 11: xDS push to effect (1,000 routes/endpoints), a 10,000-route apply under load
   { name: 'controlplane', group: controlplane }, // issue 16: etcd write → route pushed / served (an extra, no load)
 ];
 

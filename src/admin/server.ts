@@ -5,6 +5,7 @@ import { redactConfig } from '../config/redact.ts';
 import type { AdminState } from './state.ts';
 import { dashboardHtml } from './dashboard.ts';
 import { registry } from '../observability/metrics.ts';
+import { withOrigins } from './origins.ts';
 import { explainRequest, ExplainInputError, parseHeaderArg } from './explain.ts';
 import { routesJson } from './routes.ts';
 import { statsJson } from './stats.ts';
@@ -30,9 +31,15 @@ export function buildAdmin(state: AdminState, token: string | undefined): Fastif
     const ready = state.ready;
     return reply.code(ready ? 200 : 503).send({ ready, draining: state.draining, version: state.current?.version ?? null });
   });
+  // The effective config (YAML merged with xDS); each virtual host and cluster says where it came from.
   app.get('/config', async () => {
     const gen = state.current;
-    return { version: gen?.version ?? null, lastReloadError: state.lastReloadError, config: gen ? redactConfig(gen.config) : null };
+    return {
+      version: gen?.version ?? null,
+      lastReloadError: state.lastReloadError,
+      xds: state.xdsStatus ?? null,
+      config: gen ? withOrigins(redactConfig(gen.config), gen.origins) : null,
+    };
   });
   // SPEC: { clusters: [ { name, endpoints: [ { address, weight, healthy, ejected } ] } ] }, plus
   // discovery, policy, panic, in-flight/pending counts and per-endpoint priority/serving/active.

@@ -1,4 +1,5 @@
 import type { Generation } from '../runtime/generation.ts';
+import type { XdsStatus } from '../xds/client.ts';
 import type { StatsSource } from '../observability/request-stats.ts';
 
 /** What the admin API and dashboard read of the running gateway (the Gateway implements it). */
@@ -8,4 +9,6 @@ export interface AdminState extends StatsSource {
   readonly draining: boolean;
   readonly inflight: number;
   readonly lastReloadError: string[] | null;
+  /** The xDS client's connection, versions and warming (null without xds). */
+  readonly xdsStatus?: (XdsStatus & { readonly lastApplyError?: string[] }) | null;
 }

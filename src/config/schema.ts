@@ -697,6 +697,8 @@ export const xdsSchema = z.strictObject({
       caFile: filePath().optional(),
       certFile: filePath().optional(),
       keyFile: filePath().optional(),
+      /** The name the server certificate must carry, when it is not the host of `server` (e.g. an IP). */
+      serverName: text().optional(),
     })
     .check(together('certFile', 'keyFile'))
     .optional(),

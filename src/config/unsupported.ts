@@ -14,14 +14,9 @@ export interface UnsupportedRule {
   when?: (value: unknown) => boolean;
 }
 
-const oneOf = (...values: unknown[]) => (v: unknown) => values.includes(v);
-
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level
-  { path: 'xds' },
   { path: 'overload' },
-  // clusters
-  { path: 'clusters[].discovery.type', when: oneOf('eds') }, // fed by the xDS client (Cluster.setEndpoints)
 ];
 
 type Step = { key: string; each: boolean };

@@ -140,6 +140,9 @@ function checkMisc(cfg: GatewayConfig, add: Collect) {
   }
   checkExtAuthz(cfg, add);
   cfg.clusters.forEach((c, i) => {
+    if (c.discovery.type === 'eds' && !cfg.xds) {
+      add(['clusters', i, 'discovery', 'type'], 'eds needs xds (the endpoints come from the xDS server)');
+    }
     const lb = c.loadBalancer;
     if (lb.hashOn && lb.policy !== 'ring_hash' && lb.policy !== 'maglev') {
       add(['clusters', i, 'loadBalancer', 'hashOn'], 'only applies to ring_hash and maglev');

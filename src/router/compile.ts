@@ -10,6 +10,7 @@ import { compileAuthz } from '../filters/authz/filter.ts';
 import { compileFaultFilter } from '../filters/fault/fault-filter.ts';
 import { compileHeaderMutation } from '../proxy/header-mutations.ts';
 import { compileRetryPolicy } from '../proxy/retry-policy.ts';
+import type { ConfigOrigin } from '../config/merge.ts';
 import type { ClusterChoice, CompiledRoute, CompiledVirtualHost, ForwardAction, RouteAction, RouteRequest } from './types.ts';
 import { allOf, compileConditions } from './match.ts';
 import { RouteStats } from '../observability/request-stats.ts';
@@ -141,6 +142,8 @@ function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: Filter
 export interface FilterDeps {
   readonly authn?: AuthnRuntime;
   readonly rateLimits?: RateLimits;
+  /** Where the virtual host came from (default yaml): shown by the admin API on each route. */
+  readonly origin?: ConfigOrigin;
   readonly extAuthz?: ExtAuthzRuntime;
   /**
    * The stats of the route of the same virtual host and name in the previous generation, so its
@@ -165,6 +168,7 @@ export function compileVirtualHost(
 ): CompiledVirtualHost {
   const routes: CompiledRoute[] = [];
   const matches: RouteConfig['match'][] = [];
+  const origin = deps.origin ?? 'yaml';
   for (const [i, r] of vh.routes.entries()) {
     const action = compileAction(r, `${path}.routes[${i}]`, clusters, errors);
     if (!action) continue;
@@ -175,7 +179,7 @@ export function compileVirtualHost(
       Object.freeze({
         name: r.name,
         virtualHost: vh.name,
-        origin: 'yaml' as const,
+        origin,
         order: routes.length,
         matches: allOf(conditions),
         conditions,

@@ -3,6 +3,7 @@ import type { Cluster } from '../upstream/cluster.ts';
 import type { RequestFilter } from '../filters/filter.ts';
 import type { HeaderMutation } from '../proxy/header-mutations.ts';
 import type { RetryPolicy } from '../proxy/retry-policy.ts';
+import type { ConfigOrigin } from '../config/merge.ts';
 import type { RouteStats } from '../observability/request-stats.ts';
 import type { RouteCondition } from './match.ts';
 
@@ -72,8 +73,8 @@ export interface RouteRequest {
 export interface CompiledRoute {
   readonly name: string;
   readonly virtualHost: string;
-  /** Where the route came from: the YAML file or the xDS server. */
-  readonly origin: 'yaml' | 'xds';
+  /** Where the route came from: the YAML file or an xDS RouteConfiguration. */
+  readonly origin: ConfigOrigin;
   /** Position in the virtual host: first match wins, so lower wins. */
   readonly order: number;
   /** Every predicate of the route's `match` (path, methods, headers, query). */

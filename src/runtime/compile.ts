@@ -19,6 +19,9 @@ import { ActiveHealthChecker } from '../health/active-check.ts';
 import { log } from '../observability/logger.ts';
 import type { CompiledListener, Generation } from './generation.ts';
 import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runtime.ts';
+import { YAML_ONLY, type ConfigOrigins } from '../config/merge.ts';
+import type { EndpointSource } from '../upstream/discovery/index.ts';
+import type { CompiledVirtualHost } from '../router/types.ts';
 import { SpanExport } from '../observability/tracing/span-export.ts';
 import { earliestExpiry, leafExpiry } from '../observability/cert-expiry.ts';
 import type { CertificateExpiry, RouteStats } from '../observability/request-stats.ts';
@@ -52,6 +55,14 @@ export interface CompileResult {
 }
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000; // Envoy's default route timeout
+
+/** What a compile needs besides the config when xDS is on. */
+export interface CompileInputs {
+  /** Which virtual hosts and clusters came from xDS (the rest from the YAML file). */
+  readonly origins?: ConfigOrigins;
+  /** Where `eds` clusters read their endpoints (the xDS client's store). */
+  readonly endpoints?: EndpointSource;
+}
 
 async function compileListener(
   cfg: GatewayConfig['listeners'][number],
@@ -121,9 +132,11 @@ async function compileCluster(
   index: number,
   previous: ReadonlyMap<string, Cluster> | undefined,
   dns: { servers: readonly string[] | undefined; resolver: () => HostResolver },
+  inputs: CompileInputs,
   errors: ConfigError[],
   certificates: CertificateExpiry[],
 ): Promise<Cluster | null> {
+  const origin = inputs.origins?.clusters.has(cfg.name) ? 'xds' : 'yaml';
   let tls = null;
   if (cfg.tls) {
     try {
@@ -142,6 +155,7 @@ async function compileCluster(
     .update(tls?.fingerprint ?? 'plain')
     // A DNS-discovered cluster also depends on the resolver it asks.
     .update(DNS_KINDS.has(cfg.discovery.type) ? JSON.stringify(dns.servers ?? null) : '')
+    .update(origin)
     .digest('hex');
   const reusable = previous?.get(cfg.name);
   if (reusable && reusable.fingerprint === fingerprint) return reusable;
@@ -167,6 +181,7 @@ async function compileCluster(
     hashKey: HASH_POLICIES.has(policy) ? compileHashKey(cfg.loadBalancer?.hashOn) : null,
     circuitBreakers: cfg.circuitBreakers,
     ...(cfg.outlierDetection ? { outlierDetection: cfg.outlierDetection } : {}),
+    origin,
     ...(reusable ? { stats: reusable.stats } : {}),
   });
   if (cfg.healthCheck) {
@@ -176,12 +191,13 @@ async function compileCluster(
   }
   const built = buildDiscovery(cfg.discovery, {
     resolver: DNS_KINDS.has(cfg.discovery.type) ? dns.resolver() : NO_RESOLVER,
+    ...(inputs.endpoints ? { endpoints: inputs.endpoints } : {}),
     onFailure: (err, inARow) => {
       cluster.metrics.dnsFailures.inc();
       // Log the start of an outage, not every retry of it (the metric counts them all).
       if (inARow === 1) log.warn({ cluster: cfg.name, err: (err as Error)?.message }, 'discovery failed; keeping the last good endpoints');
     },
-  });
+  }, cfg.name);
   if (!built.ok) {
     errors.push({ path: `clusters[${index}].discovery.${built.path}`, message: built.message });
     return cluster;
@@ -210,6 +226,7 @@ export async function compile(
   configFile: string,
   version: number,
   previous?: Generation,
+  inputs: CompileInputs = {},
 ): Promise<CompileResult> {
   const errors: ConfigError[] = [];
 
@@ -217,30 +234,62 @@ export async function compile(
   let resolver: HostResolver | null = null; // one per compile, shared by its DNS clusters
   const dns = { servers: config.dns?.servers, resolver: () => (resolver ??= createResolver(config.dns?.servers)) };
   const certificates: CertificateExpiry[] = [];
-  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, errors, certificates)));
+  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, inputs, errors, certificates)));
   for (const c of built) if (c) clusters.set(c.name, c);
 
   const firstTls = config.listeners.find((l) => l.tls);
   const httpsPort = firstTls ? (parseHostPort(firstTls.address)?.port ?? 443) : 443;
-  const listeners = new Map<string, CompiledListener>();
-  const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors, certificates)));
-  for (const l of compiled) if (l) listeners.set(l.name, l);
+  // A rebuild for an xDS update keeps the YAML parts of the config as the very same (frozen) objects:
+  // what was compiled from them is taken over as it is. A file change re-reads the YAML (new objects),
+  // so certificates, keys and JWKS files are always re-read then.
+  const same = (k: keyof GatewayConfig) => previous !== undefined && previous.config[k] === config[k];
+  let listeners: ReadonlyMap<string, CompiledListener>;
+  if (same('listeners')) {
+    listeners = previous!.listeners;
+    for (const c of previous!.certificates) if (c.kind === 'listener') certificates.push(c);
+  } else {
+    const map = new Map<string, CompiledListener>();
+    const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors, certificates)));
+    for (const l of compiled) if (l) map.set(l.name, l);
+    listeners = map;
+  }
 
-  const rateLimits = await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
-  const authn = await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
-  const extAuthz = await compileExtAuthz(config, previous?.extAuthz, errors);
+  const rateLimits = same('rateLimit') ? previous!.rateLimits : await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
+  const authn =
+    same('authn') && same('rateLimit')
+      ? { runtime: previous!.authn, created: [], retired: [], warming: [] }
+      : await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
+  const extAuthz =
+    previous && sameObjects(extAuthzConfigs(config), extAuthzConfigs(previous.config))
+      ? { runtime: previous.extAuthz, created: [], retired: [] }
+      : await compileExtAuthz(config, previous?.extAuthz, errors);
 
   const previousStats = routeStatsOf(previous);
+  const origins = inputs.origins ?? YAML_ONLY;
   const hosts = new HostTable();
+  const virtualHosts: CompiledVirtualHost[] = [];
+  const yielder = sliceYielder();
+  const reusable =
+    previous && authn.runtime === previous.authn && rateLimits === previous.rateLimits && extAuthz.runtime === previous.extAuthz ? compiledByConfig(previous) : null;
   for (const [i, vh] of config.virtualHosts.entries()) {
+    await yielder(); // a large table must not hold the event loop (requests keep flowing on the current generation)
+    const origin = origins.virtualHosts.has(vh.name) ? 'xds' : 'yaml';
     const deps = {
       authn: authn.runtime,
       rateLimits,
       extAuthz: extAuthz.runtime,
+      origin,
       previousStats: (v: string, r: string) => previousStats.get(`${v}\0${r}`),
-    };
-    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, deps);
+    } as const;
+    // The same virtual host object (an xDS virtual host that did not change) over the same clusters
+    // and filter runtimes compiles to the same thing: take it over (its route stats carry on with it).
+    const prev = reusable?.get(vh);
+    const compiledHost =
+      prev && prev.routes[0]?.origin === origin && usesOnly(prev, clusters)
+        ? prev
+        : compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, deps);
     for (const d of vh.domains) hosts.add(d, compiledHost);
+    virtualHosts.push(compiledHost);
   }
 
   // Span export: the previous exporter is kept while `tracing` is unchanged (its queue and connection).
@@ -270,8 +319,10 @@ export async function compile(
     generation: Object.freeze({
       version,
       config,
+      origins,
       listeners,
       hosts,
+      virtualHosts: Object.freeze(virtualHosts),
       clusters,
       rateLimits,
       authn: authn.runtime,
@@ -286,6 +337,55 @@ export async function compile(
     discard,
   };
 }
+
+/** The previous generation's compiled virtual hosts by the config object they were compiled from. */
+function compiledByConfig(previous: Generation): Map<GatewayConfig['virtualHosts'][number], CompiledVirtualHost> {
+  const out = new Map<GatewayConfig['virtualHosts'][number], CompiledVirtualHost>();
+  previous.config.virtualHosts.forEach((vh, i) => {
+    const c = previous.virtualHosts[i];
+    if (c) out.set(vh, c);
+  });
+  return out;
+}
+
+/** Every extAuthz config object of the config (virtual hosts and routes), in order. */
+function extAuthzConfigs(config: GatewayConfig): unknown[] {
+  const out: unknown[] = [];
+  for (const vh of config.virtualHosts) {
+    if (vh.extAuthz) out.push(vh.extAuthz);
+    for (const r of vh.routes) if (r.extAuthz) out.push(r.extAuthz);
+  }
+  return out;
+}
+
+function sameObjects(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Every cluster the virtual host's routes forward or mirror to is the very object `clusters` has under its name. */
+function usesOnly(vh: CompiledVirtualHost, clusters: ReadonlyMap<string, Cluster>): boolean {
+  for (const r of vh.routes) {
+    if (r.action.kind !== 'forward') continue;
+    for (const c of r.action.split.clusters) if (clusters.get(c.name) !== c) return false;
+    if (r.action.mirror && clusters.get(r.action.mirror.cluster.name) !== r.action.mirror.cluster) return false;
+  }
+  return true;
+}
+
+/** Returns a function that yields to the event loop when the current slice of work ran longer than `sliceMs`. */
+export function sliceYielder(sliceMs = 8): () => Promise<void> | undefined {
+  let since = performance.now();
+  return () => {
+    if (performance.now() - since < sliceMs) return undefined;
+    return new Promise<void>((r) =>
+      setImmediate(() => {
+        since = performance.now();
+        r();
+      }),
+    );
+  };
+}
+
 
 /** The previous generation's route stats by virtual host and route name. */
 function routeStatsOf(previous: Generation | undefined): Map<string, RouteStats> {
@@ -309,6 +409,8 @@ export function collectFiles(config: GatewayConfig, configFile: string): string[
     if (p.jwksCaFile) files.add(p.jwksCaFile);
   }
   if (config.authn?.internalToken) files.add(config.authn.internalToken.signingKeyFile);
+  const x = config.xds?.tls;
+  for (const f of [x?.caFile, x?.certFile, x?.keyFile]) if (f) files.add(f);
   for (const vh of config.virtualHosts) {
     for (const ea of [vh.extAuthz, ...vh.routes.map((r) => r.extAuthz)]) {
       const t = ea?.grpc?.tls;

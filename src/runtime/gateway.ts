@@ -1,6 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfigFile, formatConfigError } from '../config/load.ts';
 import type { GatewayConfig } from '../config/schema.ts';
+import { mergeXds, YAML_ONLY, type ConfigOrigins, type XdsFragments } from '../config/merge.ts';
+import { XdsClient, type XdsClientSettings, type XdsSnapshot, type XdsStatus } from '../xds/client.ts';
+import { EndpointStore } from '../xds/endpoint-store.ts';
 import { log } from '../observability/logger.ts';
 import { createAccessLog } from '../observability/access-log.ts';
 import { finishExchange } from '../observability/finish.ts';
@@ -20,9 +24,12 @@ import type { FastifyInstance } from 'fastify';
 import { retireClusterMetrics } from '../upstream/metrics.ts';
 import { forgetRetries } from '../proxy/retry-policy.ts';
 
-// The running gateway: config file → validated snapshot → compiled generation → listeners, with
-// reload on file change and SIGHUP (the last good generation keeps serving when a reload fails),
-// readiness and gRPC health, and graceful drain on SIGTERM (see docs/lifecycle.md for the timeline).
+// The running gateway: config file (+ what the xDS client delivered) → validated snapshot → compiled
+// generation → listeners, with reload on file change and SIGHUP and a rebuild on every xDS snapshot
+// (the last good generation keeps serving when either fails), readiness and gRPC health, and graceful
+// drain on SIGTERM (see docs/lifecycle.md for the timeline).
+// Reloads and xDS rebuilds run one at a time; xDS snapshots that arrive meanwhile are coalesced
+// (only the latest is applied).
 
 export interface GatewayOptions {
   configFile: string;
@@ -49,13 +56,28 @@ export class Gateway implements StatsSource {
   private grpcHealth: GrpcHealthServer | null = null;
   private accessLog = createAccessLog(undefined);
   private reloading: Promise<ReloadResult> | null = null;
-  private reloadAgain = false;
+  private reloadAgain: string | null = null;
+  /** The config file must be read again (a change, SIGHUP, or the first start). */
+  private fileChanged = true;
+  /** The YAML config of the serving generation. */
+  private yaml: GatewayConfig | null = null;
+  /** What xDS contributes to the serving generation, and the newest snapshot waiting to be applied. */
+  private xdsServing: XdsSnapshot | null = null;
+  private xdsPending: XdsSnapshot | null = null;
+  private xds: XdsClient | null = null;
+  /** Settles when a generation with every RouteConfiguration of `xds.routeConfigs` serves (readiness waits for it). */
+  private xdsRoutesServing: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** EDS endpoints by resource name: clusters read them directly (no recompile on an EDS update). */
+  readonly endpoints = new EndpointStore();
+  private readonly mergeNotes = new Set<string>();
   private drainingSince: number | null = null;
   private stopping: Promise<void> | null = null;
   /** The grpc.health.v1 statuses this process reports ("" and cluster:<name>). */
   readonly health = new HealthFeed();
   private healthRecheck: NodeJS.Timeout | null = null;
   lastReloadError: string[] | null = null;
+  /** Why the last xDS snapshot could not be applied (null when it was). */
+  lastXdsError: string[] | null = null;
 
   constructor(private readonly opts: GatewayOptions) {
     this.configFile = resolve(opts.configFile);
@@ -168,25 +190,60 @@ export class Gateway implements StatsSource {
 
   /** Re-reads the config file and every file it names; swaps in the new generation if all is valid. */
   reload(reason: string): Promise<ReloadResult> {
+    this.fileChanged = true;
+    return this.schedule(reason);
+  }
+
+  /** The xDS client has a new snapshot: rebuild with the current YAML (coalesced while one runs). */
+  private xdsUpdated(snapshot: XdsSnapshot): void {
+    this.xdsPending = snapshot;
+    void this.schedule('xds update');
+  }
+
+  private schedule(reason: string): Promise<ReloadResult> {
     if (this.reloading) {
-      this.reloadAgain = true;
+      this.reloadAgain ??= reason;
       return this.reloading;
     }
     this.reloading = this.doReload(reason).finally(() => {
       this.reloading = null;
-      if (this.reloadAgain) {
-        this.reloadAgain = false;
-        void this.reload('queued change');
-      }
+      const again = this.reloadAgain ?? (this.xdsPending ? 'xds update' : null);
+      this.reloadAgain = null;
+      if (again !== null) void this.schedule(again);
     });
     return this.reloading;
   }
 
   private async doReload(reason: string): Promise<ReloadResult> {
-    const loaded = await loadConfigFile(this.configFile);
-    if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
+    const fromFile = this.fileChanged || this.yaml === null;
+    this.fileChanged = false;
+    let yaml = this.yaml!;
+    if (fromFile) {
+      const loaded = await loadConfigFile(this.configFile);
+      if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
+      yaml = loaded.config;
+    }
+    const snapshot = this.xdsPending ?? this.xdsServing;
+    this.xdsPending = null;
+    const fragments: XdsFragments | null = snapshot?.fragments ?? null;
+    const xdsOnly = !fromFile;
+    let config = yaml;
+    let origins: ConfigOrigins = YAML_ONLY;
+    if (yaml.xds && fragments) {
+      const merged = mergeXds(yaml, fragments);
+      for (const note of merged.notes) {
+        if (!this.mergeNotes.has(note)) log.warn({ note }, 'xDS merged with the YAML config');
+      }
+      this.mergeNotes.clear();
+      for (const note of merged.notes) this.mergeNotes.add(note);
+      config = merged.config;
+      origins = merged.origins;
+    }
     try {
-      const compiled = await compile(loaded.config, this.configFile, this.version + 1, this.gen ?? undefined);
+      const compiled = await compile(config, this.configFile, this.version + 1, this.gen ?? undefined, {
+        origins,
+        endpoints: this.endpoints,
+      });
       const { generation, retired, retiredResources, warming } = compiled;
       try {
         await this.listeners.apply(generation);
@@ -202,9 +259,13 @@ export class Gateway implements StatsSource {
       this.healthChanged();
       generation.rateLimits.retire(replaced?.rateLimits);
       this.version = generation.version;
-      this.applyProcessSettings(loaded.config);
+      this.yaml = yaml;
+      this.xdsServing = yaml.xds ? snapshot : null;
+      if (yaml.xds && snapshot?.complete) this.xdsRoutesServing?.resolve();
+      this.applyProcessSettings(yaml);
       this.watcher.set(generation.files);
-      this.lastReloadError = null;
+      if (xdsOnly) this.lastXdsError = null;
+      else this.lastReloadError = null;
       for (const c of retired) void c.close(); // in-flight requests finish on their old pools
       // Cluster names that left the config take their per-cluster series with them.
       for (const c of retired) {
@@ -214,27 +275,64 @@ export class Gateway implements StatsSource {
       }
       for (const r of retiredResources) r.close();
       for (const w of warming) this.holdReadiness(w.what, w.ready);
+      if (fromFile) await this.syncXdsClient(yaml);
       if (reason !== 'start') log.info({ version: this.version, reason }, 'config reloaded');
-      reloadSucceeded.inc();
+      if (fromFile) reloadSucceeded.inc(); // gatehouse_config_reloads_total counts file reloads; xDS has its own
       return { ok: true, version: this.version };
     } catch (err) {
       const errors =
         err instanceof CompileError
           ? err.errors.map(formatConfigError)
           : err instanceof ListenerBindError
-            ? [`listeners[${loaded.config.listeners.findIndex((l) => l.name === err.listener)}].address: ${err.message}`]
+            ? [`listeners[${config.listeners.findIndex((l) => l.name === err.listener)}].address: ${err.message}`]
             : [String((err as Error).message)];
-      return this.rejected(reason, errors);
+      return this.rejected(reason, errors, xdsOnly);
     }
   }
 
-  private rejected(reason: string, errors: string[]): ReloadResult {
+  private rejected(reason: string, errors: string[], xdsOnly = false): ReloadResult {
+    if (xdsOnly) {
+      // The xDS resources were valid one by one but the whole does not compile: keep serving.
+      this.lastXdsError = errors;
+      log.error({ errors }, 'xDS update could not be applied; the last good config keeps serving');
+      return { ok: false, errors };
+    }
     this.lastReloadError = errors;
     reloadRejected.inc();
     // Keep watching what we watched, plus the config file, so fixing the file reloads again.
     this.watcher.set([...(this.gen?.files ?? []), this.configFile]);
     if (this.gen) log.error({ reason, errors }, 'config rejected; the last good config keeps serving');
     return { ok: false, errors };
+  }
+
+  /** Starts, updates or stops the xDS client after the YAML config changed. */
+  private async syncXdsClient(yaml: GatewayConfig): Promise<void> {
+    if (!yaml.xds) {
+      this.xds?.close();
+      this.xds = null;
+      this.endpoints.clear();
+      this.xdsRoutesServing?.resolve();
+      this.xdsRoutesServing = null;
+      return;
+    }
+    const settings = await xdsSettings(yaml);
+    if (this.xds) {
+      this.xds.update(settings);
+      return;
+    }
+    const client = new XdsClient(settings, this.endpoints, (snapshot) => this.xdsUpdated(snapshot));
+    this.xds = client;
+    let resolve!: () => void;
+    this.xdsRoutesServing = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+    client.start();
+    // SPEC: not ready until the first xDS routes serve, or initialFetchTimeout passed (then ready
+    // with what it has, and a warning).
+    this.holdReadiness(`xDS routes ${yaml.xds.routeConfigs.join(', ')} from ${yaml.xds.server}`, this.xdsRoutesServing.promise, yaml.xds.initialFetchTimeout);
+  }
+
+  /** The xDS client's state for the admin API, or null without xDS. */
+  get xdsStatus(): XdsStatus | null {
+    return this.xds ? { ...this.xds.status(), ...(this.lastXdsError ? { lastApplyError: this.lastXdsError } : {}) } : null;
   }
 
   private applyProcessSettings(cfg: GatewayConfig): void {
@@ -296,6 +394,8 @@ export class Gateway implements StatsSource {
     this.listeners.destroyAll();
     this.watcher.close();
     if (this.healthRecheck) clearInterval(this.healthRecheck);
+    this.xds?.close();
+    this.xds = null;
     await this.admin?.close();
     await this.grpcHealth?.close();
     this.health.close();
@@ -308,6 +408,24 @@ export class Gateway implements StatsSource {
     statsSources.delete(this);
     log.info('stopped');
   }
+}
+
+/** The xDS client's settings from the YAML config (TLS files read now: a rotation reloads the config). */
+async function xdsSettings(cfg: GatewayConfig): Promise<XdsClientSettings> {
+  const x = cfg.xds!;
+  const read = (f: string | undefined) => (f ? readFile(f) : Promise.resolve(undefined));
+  const [ca, cert, key] = x.tls ? await Promise.all([read(x.tls.caFile), read(x.tls.certFile), read(x.tls.keyFile)]) : [];
+  return {
+    target: {
+      server: x.server,
+      tls: x.tls ? { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(x.tls.serverName ? { serverName: x.tls.serverName } : {}) } : null,
+    },
+    node: x.node,
+    routeConfigs: x.routeConfigs,
+    initialFetchTimeoutMs: x.initialFetchTimeout,
+    localClusters: new Set(cfg.clusters.map((c) => c.name)),
+    localEds: new Set(cfg.clusters.flatMap((c) => (c.discovery.type === 'eds' ? [c.discovery.serviceName ?? c.name] : []))),
+  };
 }
 
 /** How long readiness waits for a component's warm-up (a JWKS server, Redis) before going ahead without it. */

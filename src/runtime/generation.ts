@@ -5,6 +5,8 @@ import type { SniTable } from '../listener/sni.ts';
 import type { TrustFn } from '../listener/client-address.ts';
 import type { RateLimits } from '../filters/ratelimit/runtime.ts';
 import type { AuthnRuntime } from '../filters/authn/runtime.ts';
+import type { ConfigOrigins } from '../config/merge.ts';
+import type { CompiledVirtualHost } from '../router/types.ts';
 import type { SpanExport } from '../observability/tracing/span-export.ts';
 import type { CertificateExpiry } from '../observability/request-stats.ts';
 import type { ExtAuthzRuntime } from '../filters/ext-authz/runtime.ts';
@@ -40,9 +42,14 @@ export interface CompiledListener {
 
 export interface Generation {
   readonly version: number;
+  /** The effective config: the YAML file merged with what xDS delivered. */
   readonly config: GatewayConfig;
+  /** Which virtual hosts and clusters of `config` came from xDS. */
+  readonly origins: ConfigOrigins;
   readonly listeners: ReadonlyMap<string, CompiledListener>;
   readonly hosts: HostTable;
+  /** Every compiled virtual host, in config order (the admin API lists their routes). */
+  readonly virtualHosts: readonly CompiledVirtualHost[];
   readonly clusters: ReadonlyMap<string, Cluster>;
   /** Rate-limit policies and their store (kept across reloads while unchanged). */
   readonly rateLimits: RateLimits;

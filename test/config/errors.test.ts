@@ -168,8 +168,8 @@ const rows: Row[] = [
   },
   {
     name: 'a key that is not supported yet',
-    mutate: (c) => (c.xds = { server: '127.0.0.1:18000', node: { id: 'g', cluster: 'edge' }, routeConfigs: ['r'] }),
-    errors: ['xds: not supported yet'],
+    mutate: (c) => (c.overload = { maxEventLoopDelay: '250ms' }),
+    errors: ['overload: not supported yet'],
   },
   {
     name: 'grpcHealth: a bad address',
@@ -182,9 +182,9 @@ const rows: Row[] = [
     errors: ['listeners[0].proxyProtocol: expected true or false, got the string "v2"'],
   },
   {
-    name: 'a discovery type that is not supported yet',
+    name: 'EDS discovery without xds',
     mutate: (c) => (c.clusters[0].discovery = { type: 'eds' }),
-    errors: ['clusters[0].discovery.type: not supported yet'],
+    errors: ['clusters[0].discovery.type: eds needs xds (the endpoints come from the xDS server)'],
   },
   {
     name: 'unknown discovery type',

@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { loadConfigText } from '../../src/config/load.ts';
 import { startEtcd, type TestEtcd } from '../helpers/etcd.ts';
 import { etcdSource, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
 import { testPki, type TestPki } from '../helpers/pki.ts';
@@ -14,18 +13,9 @@ import { eventually } from '../helpers/net.ts';
 import { call, get, put } from './rest.ts';
 
 // End to end: real etcd, the control plane, mTLS mesh services, and two real gatehouse processes that
-// take every route and cluster from the control plane (xds: routeConfigs [gatehouse]). Runs when the
-// gateway has its xDS client (SPEC "xDS"); skipped while `xds:` is refused as not supported yet.
+// take every route and cluster from the control plane (xds: routeConfigs [gatehouse]).
 
 const IDENTITY = 'spiffe://mesh.local/ns/demo/sa/echo'; // the SAN of the test PKI's upstream certificate
-
-async function gatewayHasXds(): Promise<boolean> {
-  const r = await loadConfigText(
-    'listeners: [{ name: p, address: "127.0.0.1:1", tls: { certificates: [{ certFile: /dev/null, keyFile: /dev/null }] } }]\nxds: { server: "127.0.0.1:2", node: { id: a, cluster: b }, routeConfigs: [gatehouse] }\n',
-  );
-  return !(!r.ok && r.errors.some((e) => e.path === 'xds' && e.message === 'not supported yet'));
-}
-const skip = (await gatewayHasXds()) ? false : 'the gateway refuses xds: (its xDS client is not built yet)';
 
 let etcd: TestEtcd;
 let cp: TestControlPlane;
@@ -84,7 +74,6 @@ const service = (versions: Array<{ name: string; weight: number; endpoints?: str
 });
 
 before(async () => {
-  if (skip) return;
   [etcd, pki] = await Promise.all([startEtcd(), testPki()]);
   cp = await startControlPlane({
     source: etcdSource(etcd.endpoint),
@@ -105,7 +94,7 @@ after(async () => {
   await etcd?.close();
 });
 
-test('a service registered through the REST API is routed by both replicas', { skip }, async (t) => {
+test('a service registered through the REST API is routed by both replicas', async (t) => {
   const started = Date.now();
   const r = await put(cp.registry, 'shop', service([{ name: 'v1', weight: 100, endpoints: [upstreams['shop-v1']!.address] }, { name: 'v2', weight: 0, endpoints: [upstreams['shop-v2']!.address] }], '/shop'));
   assert.equal(r.status, 201);
@@ -114,7 +103,7 @@ test('a service registered through the REST API is routed by both replicas', { s
   assert.deepEqual(await ask(gateways[0]!, '/nothing-here'), { status: 404, id: '' });
 });
 
-test('weights shift 90/10 → 0/100 under load: no request fails and the traffic follows', { skip }, async () => {
+test('weights shift 90/10 → 0/100 under load: no request fails and the traffic follows', async () => {
   const g = gateways[0]!;
   const load = startLoad({ port: g.port, pki, path: '/shop/item', concurrency: 4 });
   try {
@@ -142,7 +131,7 @@ test('weights shift 90/10 → 0/100 under load: no request fails and the traffic
   assert.ok(await onlyFrom(gateways[1]!, '/shop/x', 'shop-v2'), 'the second replica followed too');
 });
 
-test('an instance whose lease lapses (killed: no keepalive) leaves the gateway\'s endpoints', { skip }, async () => {
+test('an instance whose lease lapses (killed: no keepalive) leaves the gateway\'s endpoints', async () => {
   assert.equal((await put(cp.registry, 'pay', service([{ name: 'v1', weight: 100 }], '/pay'))).status, 201);
   const base = '/services/pay/versions/v1/instances';
   for (const id of ['pay-a', 'pay-b']) assert.equal((await call(cp.registry, 'POST', base, { address: upstreams[id]!.address, ttl: '2s' })).status, 201);
@@ -174,7 +163,7 @@ test('an instance whose lease lapses (killed: no keepalive) leaves the gateway\'
   }
 });
 
-test('a service with a bad expose is reported; every other service keeps being served', { skip }, async () => {
+test('a service with a bad expose is reported; every other service keeps being served', async () => {
   const clash = await put(cp.registry, 'thief', service([{ name: 'v1', weight: 100, endpoints: [upstreams['late-v1']!.address] }], '/shop'));
   assert.deepEqual(clash.body.problems, ['expose[0]: */shop is already exposed by service shop']);
   const page = await get(cp.registry, '/');
@@ -183,7 +172,7 @@ test('a service with a bad expose is reported; every other service keeps being s
   assert.equal((await call(cp.registry, 'DELETE', '/services/thief')).status, 204);
 });
 
-test('etcd stopped: gateways keep the last routes and the outage is reported; restarted: changes flow', { skip }, async () => {
+test('etcd stopped: gateways keep the last routes and the outage is reported; restarted: changes flow', async () => {
   await etcd.stop();
   await eventually(async () => (await get(cp.registry, '/status')).body.store.state === 'unreachable', 'outage reported');
   for (const g of gateways) assert.ok(await onlyFrom(g, '/shop/x', 'shop-v2', 10), 'still served during the outage');

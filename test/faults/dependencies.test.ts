@@ -8,11 +8,13 @@ import { startRedis } from '../helpers/redis.ts';
 import { startDnsmasq } from '../helpers/dnsmasq.ts';
 import { makeKey, sign, startJwksServer } from '../helpers/authn-jwks.ts';
 import { eventually } from '../helpers/net.ts';
+import { startGrpcAuthz } from '../helpers/ext-authz.ts';
 import { named } from '../upstream/setup.ts';
 
 // A dependency goes down under steady load (issue 15): Redis (limits keep holding from memory, no
-// 5xx), the DNS server (last good endpoints), the JWKS server (cached keys). What the clients saw
-// is asserted; nothing about time.
+// 5xx), the DNS server (last good endpoints), the JWKS server (cached keys), the ext_authz service
+// (the configured failure mode and nothing else). What the clients saw is asserted; nothing about
+// time. (The xDS server killed and restarted under load is in test/xds/traffic.test.ts.)
 
 let pki: TestPki;
 const cleanup: Array<() => Promise<void>> = [];
@@ -143,4 +145,50 @@ clusters:
     r = await load.stop();
   }
   assert.equal(r.failed, 0, `no 401 while the JWKS server was down: ${JSON.stringify(r.byStatus)} ${r.failures.join(' | ')}`);
+});
+
+test('the ext_authz service down under load: failureModeAllow routes keep serving, the others answer 403 ext_authz_error, nothing else; back when it returns', async () => {
+  let authz = await startGrpcAuthz();
+  cleanup.push(() => authz.stop());
+  const up = await startUpstream({ handler: named('guarded') });
+  cleanup.push(() => up.close());
+  const gw = await gateway(`
+${gatewayPreamble(pki)}
+virtualHosts:
+  - name: main
+    domains: ["*"]
+    extAuthz: { grpc: { address: "${authz.address}" }, timeout: 500ms }
+    routes:
+      - name: open-on-failure
+        match: { prefix: /lenient }
+        extAuthz: { grpc: { address: "${authz.address}" }, timeout: 500ms, failureModeAllow: true }
+        route: { cluster: backend, timeout: 5s }
+      - { name: strict, match: { prefix: / }, route: { cluster: backend, timeout: 5s } }
+clusters:
+  - name: backend
+    discovery: { type: static, endpoints: ["${up.address}"] }
+`);
+  const lenient = startLoad({ port: gw.httpsPort, pki, path: '/lenient', concurrency: 2 });
+  const strictAnswers = (s: number) => s === 200 || s === 403;
+  const strict = startLoad({ port: gw.httpsPort, pki, path: '/strict', concurrency: 2, ok: strictAnswers });
+  let rl: LoadReport;
+  let rs: LoadReport;
+  try {
+    await strict.waitForMore(50);
+    const port = authz.port;
+    await authz.stop();
+    const before = strict.report();
+    await strict.waitForMore(100);
+    await lenient.waitForMore(100);
+    assert.ok((delta(strict.report(), before)['403'] ?? 0) > 0, 'the strict route denies while the service is down');
+    authz = await startGrpcAuthz({ port });
+    const back = strict.report();
+    await eventually(() => (delta(strict.report(), back)['200'] ?? 0) > 20, 'the strict route serves again once the service is back');
+  } finally {
+    rl = await lenient.stop();
+    rs = await strict.stop();
+  }
+  assert.equal(rl.failed, 0, `failureModeAllow: every request served: ${JSON.stringify(rl.byStatus)} ${rl.failures.join(' | ')}`);
+  assert.equal(rs.failed, 0, `strict: only 200 and 403: ${JSON.stringify(rs.byStatus)} ${rs.failures.join(' | ')}`);
+  assert.ok(up.seen.every((r) => r.url.startsWith('/lenient') || r.headers['x-envoy-auth-failure-mode-allowed'] === undefined), 'a denied request never reached the upstream');
 });

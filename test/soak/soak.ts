@@ -157,6 +157,13 @@ function wsLoop(pki: TestPki, port: number): { stop(): Promise<SoakResult['webso
   const session = () =>
     new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(`wss://localhost:${port}/ws`, { ca: pki.read('ca.crt') });
+      // a session that neither finishes nor fails is a failure too (never a hung soak)
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`session stuck after ${n} messages`));
+      }, 10_000);
+      ws.once('close', () => clearTimeout(timer));
+      ws.once('error', () => clearTimeout(timer));
       let n = 0;
       ws.on('open', () => ws.send('m0'));
       ws.on('message', (d) => {
@@ -235,10 +242,14 @@ export async function soak(durationMs: number, log: (s: string) => void = (s) =>
     ];
     const wsRun = wsLoop(pki, cfg.httpsPort);
 
-    // warm up, then the starting memory
+    // warm up, then the starting memory; the heap is sampled every second, since one reading is
+    // mostly garbage not yet collected: the lowest readings of a stretch are its live set
     await sleep(Math.min(5000, durationMs / 5));
     const rssStart = mb(memoryOf(pid).rss);
-    const heapStart = await heapMB(cfg.adminPort);
+    const heapSamples: number[] = [];
+    const sampler = setInterval(() => {
+      void heapMB(cfg.adminPort).then((h) => h !== null && heapSamples.push(h));
+    }, 1000);
 
     // faults on a schedule, each healed before the next; the last slot of the run is fault-free
     let marker = 0;
@@ -285,9 +296,13 @@ export async function soak(durationMs: number, log: (s: string) => void = (s) =>
 
     const reports: LoadReport[] = await Promise.all(loads.map((l) => l.stop()));
     const wsOut = await wsRun.stop();
-    await sleep(1000);
+    await sleep(3000); // idle: a few more heap samples with the traffic gone
+    clearInterval(sampler);
     const rssEnd = mb(memoryOf(pid).rss);
-    const heapEnd = await heapMB(cfg.adminPort);
+    const third = Math.max(1, Math.floor(heapSamples.length / 3));
+    const floor = (xs: number[]) => (xs.length ? Math.min(...xs) : null);
+    const heapStart = floor(heapSamples.slice(0, third));
+    const heapEnd = floor(heapSamples.slice(-third));
 
     const byClass: Record<string, number> = {};
     for (const r of reports) for (const [k, v] of Object.entries(r.byStatus)) byClass[k === 'error' ? 'error' : `${k[0]}xx`] = (byClass[`${k[0]}xx`] ?? 0) + v;

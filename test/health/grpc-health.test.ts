@@ -117,6 +117,40 @@ test('HealthStatuses: replace notifies only changes, removal is SERVICE_UNKNOWN,
   assert.equal(seen.length, 4);
 });
 
+test('the set follows xDS: a cluster pushed over CDS appears, EDS empties and refills it, a removed one is unknown', async () => {
+  const { startXdsServer } = await import('../helpers/xds-server.ts');
+  const { CDS, EDS, RDS, edsCluster, loadAssignment, routeConfig, routeTo, xdsGatewayConfig } = await import('../helpers/xds-resources.ts');
+  const x = await startXdsServer();
+  const port = await freePort();
+  x.set(CDS, [edsCluster('svc')]);
+  x.set(EDS, [loadAssignment('svc', [up.address])]);
+  x.set(RDS, [routeConfig('edge', [routeTo('/', 'svc')])]);
+  const xgw = await startGateway(`grpcHealth: { address: "127.0.0.1:${port}" }\n${xdsGatewayConfig(pki, x.address)}`);
+  const c = healthClient(port);
+  try {
+    await eventually(async () => (await c.check('')).status === 'SERVING', 'ready once the xDS routes serve');
+    const svc = c.watch('cluster:svc');
+    const other = c.watch('cluster:other');
+    await eventually(() => svc.seen.at(-1) === 'SERVING' && other.seen.at(-1) === 'SERVICE_UNKNOWN', 'first statuses');
+
+    x.set(EDS, [loadAssignment('svc', []), loadAssignment('other', [up.address])]);
+    x.set(CDS, [edsCluster('svc'), edsCluster('other')]);
+    x.set(RDS, [routeConfig('edge', [routeTo('/a', 'svc'), routeTo('/', 'other')])]);
+    await eventually(() => svc.seen.at(-1) === 'NOT_SERVING' && other.seen.at(-1) === 'SERVING', 'EDS emptied svc; CDS added other');
+
+    x.set(RDS, [routeConfig('edge', [routeTo('/', 'other')])]);
+    x.set(CDS, [edsCluster('other')]);
+    await eventually(() => svc.seen.at(-1) === 'SERVICE_UNKNOWN', 'svc left the set');
+    assert.deepEqual(await c.check('cluster:svc'), { code: grpc.status.NOT_FOUND });
+    svc.cancel();
+    other.cancel();
+  } finally {
+    c.close();
+    await xgw.close();
+    await x.close();
+  }
+});
+
 test('drain: every service turns NOT_SERVING at once, while the listeners still serve', async () => {
   const overall = client.watch('');
   const alpha = client.watch('cluster:alpha');

@@ -5,7 +5,8 @@ import type { HealthSnapshot, ServingStatus } from './health-statuses.ts';
 //   ""               SERVING while the gateway is ready (readiness: config loaded, warm-ups done, not draining);
 //   "cluster:<name>" SERVING while that cluster of the current generation has an endpoint that can take
 //                    traffic (Cluster.watch tells of every flip), for every cluster of the generation, so
-//                    the set follows reloads (and xDS: its generations are swapped in the same place, and EDS updates flip the cluster directly).
+//                    the set follows reloads and xDS (both swap generations in one place; an EDS
+//                    update flips a cluster through Cluster.watch without a new generation).
 // While draining, every service is NOT_SERVING: whatever a load balancer health-checks, it takes the
 // instance out.
 

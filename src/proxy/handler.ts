@@ -51,12 +51,14 @@ function serve(
 ): void {
   const view = slot.current;
   const ex = new Exchange(req, res, view, performance.now());
+  view.gen.usage.enter();
   ex.upgrade = upgrade;
   res.once('close', () => {
     if (!res.writableFinished) {
       ex.clientClosed = true;
       ex.abortUpstream?.(new Error('client closed the connection'));
     }
+    view.gen.usage.leave();
     onDone(ex);
   });
   try {

@@ -1,4 +1,4 @@
-import http2, { type Http2SecureServer, type Http2Session } from 'node:http2';
+import http2, { type Http2SecureServer, type Http2Session, type ServerHttp2Session } from 'node:http2';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -7,6 +7,8 @@ import { errorBody, Errors, type GatewayErrorSpec } from '../errors.ts';
 import { newRequestId } from '../proxy/request-id.ts';
 import type { CompiledListener } from '../runtime/generation.ts';
 import type { ListenerSlot } from '../proxy/handler.ts';
+import { guardRapidReset } from './h2-rapid-reset.ts';
+import { guardControlFlood } from './h2-control-flood.ts';
 
 // One public TLS listener: TLS 1.2/1.3, SNI from the current generation, ALPN h2 + http/1.1 on one
 // port (node's HTTP/2 server with its HTTP/1.1 fallback), and every client-controlled size and time
@@ -87,11 +89,17 @@ export function createHttpsListener(
         // Refused streams beyond the limit, and a bound on queued outbound control frames.
         maxOutstandingPings: 10,
         peerMaxConcurrentStreams: limits.http2MaxConcurrentStreams,
+        // node's defaults, written out because the hostile-input suite relies on them: a session
+        // that sends 1000 invalid frames (empty DATA frames count) or has 100 streams refused is closed
+        maxSessionInvalidFrames: 1000,
+        maxSessionRejectedStreams: 100,
       },
       onRequest,
     );
-    server.on('session', (session: Http2Session) => {
+    server.on('session', (session: ServerHttp2Session) => {
       h2Sessions.add(session);
+      guardRapidReset(session);
+      guardControlFlood(session);
       session.setTimeout(slot.current.listener.limits.idleTimeoutMs, () => session.close());
       session.once('close', () => h2Sessions.delete(session));
       session.on('error', () => undefined); // session errors end that session, never the process

@@ -31,6 +31,7 @@ export const Errors = Object.freeze({
   requestTimeout: spec('request_timeout', 408, 'the request was not received in time'),
   upgradeNotAllowed: spec('upgrade_not_allowed', 403, 'this route does not accept protocol upgrades'),
   draining: spec('draining', 503, 'the gateway is shutting down'),
+  overloaded: spec('overloaded', 503, 'the gateway is overloaded; retry later'),
   internal: spec('internal_error', 500, 'internal error'),
 });
 

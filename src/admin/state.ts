@@ -5,6 +5,8 @@ export interface AdminState {
   readonly current: Generation | null;
   readonly ready: boolean;
   readonly draining: boolean;
+  /** The overload thresholds are crossed: new requests get 503 `overloaded` (readiness is not changed by it). */
+  readonly overloaded: boolean;
   readonly inflight: number;
   readonly lastReloadError: string[] | null;
 }

@@ -22,7 +22,6 @@ export const UNSUPPORTED: readonly UnsupportedRule[] = [
   { path: 'xds' },
   { path: 'tracing' },
   { path: 'grpcHealth' },
-  { path: 'overload' },
   { path: 'virtualHosts[].extAuthz' },
   { path: 'virtualHosts[].routes[].extAuthz', when: (v) => v !== null },
   // listeners

@@ -9,6 +9,7 @@ import type { CompiledListener } from '../runtime/generation.ts';
 import type { ListenerSlot } from '../proxy/handler.ts';
 import { guardRapidReset } from './h2-rapid-reset.ts';
 import { guardControlFlood } from './h2-control-flood.ts';
+import type { ConnectionBudget } from '../overload/connection-budget.ts';
 
 // One public TLS listener: TLS 1.2/1.3, SNI from the current generation, ALPN h2 + http/1.1 on one
 // port (node's HTTP/2 server with its HTTP/1.1 fallback), and every client-controlled size and time
@@ -58,6 +59,7 @@ export function createHttpsListener(
   slot: ListenerSlot,
   onRequest: RequestListener,
   onUpgrade?: UpgradeListener,
+  budget?: ConnectionBudget,
 ): Promise<HttpsListener> {
   const sni = initial.sni!;
   const h2Sessions = new Set<Http2Session>();
@@ -108,6 +110,8 @@ export function createHttpsListener(
   } else {
     server = https.createServer({ ...tlsOptions, ALPNProtocols: ['http/1.1'] }, onRequest);
   }
+  // before TLS: a connection over the process-wide cap costs no handshake
+  if (budget) server.prependListener('connection', (socket: Socket) => void budget.admit(socket));
   server.on('clientError', onClientError as any);
   // HTTP/1.1 requests with `Connection: upgrade` come here instead of the request listener (the HTTP/2
   // server's HTTP/1.1 fallback emits it too).

@@ -4,6 +4,7 @@ import type { ListenerSlot } from '../proxy/handler.ts';
 import { newRequestId } from '../proxy/request-id.ts';
 import { errorBody, Errors } from '../errors.ts';
 import { hostWithoutPort } from '../router/host-table.ts';
+import type { ConnectionBudget } from '../overload/connection-budget.ts';
 
 // A plain-HTTP listener whose only job is `redirectToHttps`: 308 to
 // https://<host><:port of the first TLS listener unless 443><path and query>.
@@ -20,7 +21,7 @@ function bracketed(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export function createRedirectListener(initial: CompiledListener, slot: ListenerSlot): Promise<RedirectListener> {
+export function createRedirectListener(initial: CompiledListener, slot: ListenerSlot, budget?: ConnectionBudget): Promise<RedirectListener> {
   const server = http.createServer((req, res) => {
     const port = slot.current.listener.httpsPort;
     const host = req.headers.host;
@@ -45,6 +46,7 @@ export function createRedirectListener(initial: CompiledListener, slot: Listener
     server.maxConnections = l.limits.maxConnections;
   };
   apply(initial);
+  if (budget) server.prependListener('connection', (socket) => void budget.admit(socket));
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();

@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import './metrics.ts'; // registers the retry/mirror/fault counters with /metrics
+import type { OverloadSignal } from '../overload/monitor.ts';
 
 // The request path of a TLS listener: read the generation once, then
 // client address → path normalisation → virtual host → route (router/) → filters → action
@@ -26,18 +27,24 @@ export interface ListenerSlot {
   current: ListenerView;
 }
 
-export function createRequestHandler(slot: ListenerSlot, onDone: ExchangeObserver) {
+/** Never overloaded: for callers that do not configure overload protection. */
+export const NEVER_OVERLOADED: OverloadSignal = Object.freeze({ active: false });
+
+export function createRequestHandler(slot: ListenerSlot, onDone: ExchangeObserver, overload: OverloadSignal = NEVER_OVERLOADED) {
   return function handleRequest(req: GatewayRequest, res: GatewayResponse): void {
-    serve(slot, onDone, req, res, null);
+    serve(slot, onDone, req, res, null, overload);
   };
 }
 
 /** HTTP/1.1 Upgrade requests (WebSocket): same routing and filters, answered on the raw socket. */
-export function createUpgradeHandler(slot: ListenerSlot, onDone: ExchangeObserver) {
+export function createUpgradeHandler(slot: ListenerSlot, onDone: ExchangeObserver, overload: OverloadSignal = NEVER_OVERLOADED) {
   return function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    serve(slot, onDone, req, new SocketResponse(socket), { socket, head });
+    serve(slot, onDone, req, new SocketResponse(socket), { socket, head }, overload);
   };
 }
+
+/** Sent with every 503 `overloaded`: the sampler looks again well within a second. */
+const RETRY_AFTER = Object.freeze({ 'retry-after': '1' });
 
 function serve(
   slot: ListenerSlot,
@@ -45,6 +52,7 @@ function serve(
   req: GatewayRequest,
   res: GatewayResponse,
   upgrade: Exchange['upgrade'],
+  overload: OverloadSignal,
 ): void {
   const view = slot.current;
   const ex = new Exchange(req, res, view, performance.now());
@@ -57,6 +65,14 @@ function serve(
     onDone(ex);
   });
   try {
+    if (overload.active) {
+      // shed before any work: no routing, no token check, no upstream
+      ex.requestId = acceptOrCreateRequestId(req.headers['x-request-id']);
+      ex.peer = plainAddress(req.socket?.remoteAddress);
+      ex.clientIp = ex.peer;
+      sendError(ex, Errors.overloaded, RETRY_AFTER);
+      return;
+    }
     route(ex, view);
   } catch {
     // Defensive: a bug must cost one request, never the process.

@@ -10,6 +10,8 @@ import { FileWatcher } from './file-watcher.ts';
 import { startAdmin, type AdminServer } from '../admin/server.ts';
 import type { Exchange } from '../exchange.ts';
 import { installLastResortHandlers } from './last-resort.ts';
+import { OverloadMonitor } from '../overload/monitor.ts';
+import { ConnectionBudget } from '../overload/connection-budget.ts';
 
 // The running gateway: config file → validated snapshot → compiled generation → listeners, with
 // reload on file change and SIGHUP (the last good generation keeps serving when a reload fails),
@@ -35,10 +37,14 @@ export class Gateway {
   private reloadAgain = false;
   draining = false;
   lastReloadError: string[] | null = null;
+  /** `overload` thresholds: sampled off the request path, read once per request. */
+  readonly overload = new OverloadMonitor();
+  /** `overload.maxConnections`, across every listener. */
+  readonly connections = new ConnectionBudget();
 
   constructor(private readonly opts: GatewayOptions) {
     this.configFile = resolve(opts.configFile);
-    this.listeners = new ListenerManager((ex: Exchange) => this.accessLog.write(ex));
+    this.listeners = new ListenerManager((ex: Exchange) => this.accessLog.write(ex), this.overload, this.connections);
     this.watcher = new FileWatcher(() => void this.reload('file change'));
   }
 
@@ -147,7 +153,13 @@ export class Gateway {
     return { ok: false, errors };
   }
 
+  get overloaded(): boolean {
+    return this.overload.active;
+  }
+
   private applyProcessSettings(cfg: GatewayConfig): void {
+    this.overload.configure(cfg.overload);
+    this.connections.max = cfg.overload?.maxConnections ?? Number.POSITIVE_INFINITY;
     const path = cfg.accessLog?.path;
     if (path !== this.accessLogPath) {
       this.accessLog.close();
@@ -186,6 +198,7 @@ export class Gateway {
     while (this.listeners.inflight > 0 && Date.now() < deadline) await sleep(50);
     this.listeners.destroyAll();
     this.watcher.close();
+    this.overload.stop();
     await this.admin?.close();
     if (this.gen) await Promise.all([...this.gen.clusters.values()].map((c) => c.close()));
     await this.gen?.rateLimits.close();

@@ -2,6 +2,8 @@ import type { Generation, CompiledListener } from './generation.ts';
 import { createRequestHandler, createUpgradeHandler, type ExchangeObserver, type ListenerSlot } from '../proxy/handler.ts';
 import { createHttpsListener, type HttpsListener } from '../listener/https-listener.ts';
 import { createRedirectListener, type RedirectListener } from '../listener/redirect-listener.ts';
+import type { OverloadSignal } from '../overload/monitor.ts';
+import type { ConnectionBudget } from '../overload/connection-budget.ts';
 
 // Keeps the running listeners in step with the current generation: a listener whose address and
 // kind are unchanged is kept (its connections live on) and just pointed at the new generation;
@@ -29,7 +31,13 @@ export class ListenerManager {
   /** Requests being served right now, across listeners (drain waits for it to reach 0). */
   inflight = 0;
 
-  constructor(private readonly onDone: ExchangeObserver) {}
+  constructor(
+    private readonly onDone: ExchangeObserver,
+    /** Process-wide overload state, read once per request. */
+    private readonly overload: OverloadSignal,
+    /** Process-wide connection cap shared by every listener. */
+    private readonly budget: ConnectionBudget,
+  ) {}
 
   async apply(gen: Generation): Promise<void> {
     const opened: Running[] = [];
@@ -69,13 +77,13 @@ export class ListenerManager {
 
   private async open(gen: Generation, l: CompiledListener, key: string): Promise<Running> {
     const slot: ListenerSlot = { current: { gen, listener: l } };
-    if (!l.sni) return { slot, key, server: await createRedirectListener(l, slot) };
+    if (!l.sni) return { slot, key, server: await createRedirectListener(l, slot, this.budget) };
     const done: ExchangeObserver = (ex) => {
       this.inflight--;
       this.onDone(ex);
     };
-    const handle = createRequestHandler(slot, done);
-    const upgrade = createUpgradeHandler(slot, done);
+    const handle = createRequestHandler(slot, done, this.overload);
+    const upgrade = createUpgradeHandler(slot, done, this.overload);
     const server = await createHttpsListener(
       l,
       slot,
@@ -87,6 +95,7 @@ export class ListenerManager {
         this.inflight++;
         upgrade(req, socket, head);
       },
+      this.budget,
     );
     return { slot, key, server };
   }

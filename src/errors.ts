@@ -22,6 +22,7 @@ export const Errors = Object.freeze({
   headersTooLarge: spec('header_fields_too_large', 431, 'request header block too large'),
   bodyTooLarge: spec('payload_too_large', 413, 'request body too large'),
   badRequest: spec('bad_request', 400, 'malformed request'),
+  unsupportedTransferCoding: spec('unsupported_transfer_coding', 501, 'only the chunked transfer coding is supported'),
   noHealthyUpstream: spec('no_healthy_upstream', 503, 'no healthy upstream endpoint'),
   circuitOpen: spec('circuit_open', 503, 'upstream circuit breaker open'),
   upstreamConnectFailure: spec('upstream_connect_failure', 502, 'could not connect to the upstream'),

@@ -1,6 +1,7 @@
 import { Errors } from '../errors.ts';
 import { normalizePath } from '../router/normalize-path.ts';
 import { plainAddress, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
+import { framingError } from '../listener/request-framing.ts';
 import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
 import { runFilters } from '../filters/filter.ts';
 import type { CompiledRoute } from '../router/types.ts';
@@ -98,6 +99,11 @@ function route(ex: Exchange, view: ListenerView): void {
     return;
   }
   ex.authority = authority;
+  const framing = framingError(req);
+  if (framing !== null) {
+    sendError(ex, framing, undefined, true);
+    return;
+  }
 
   // HTTP/1.1's parser enforces maxHeaderBytes itself (431 from the listener); nghttp2 treats the
   // advertised SETTINGS_MAX_HEADER_LIST_SIZE as advisory, so HTTP/2 is measured here, the way

@@ -118,9 +118,14 @@ export function createHttpsListener(
   if (onUpgrade) server.on('upgrade', onUpgrade);
   server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
   server.on('secureConnection', (socket: TLSSocket) => {
+    // A client-initiated TLS 1.2 renegotiation costs the server a full handshake for a few bytes
+    // (CVE-2011-1473) and is forbidden under HTTP/2 (RFC 9113 §9.2.1): refuse it; the attempt
+    // becomes a socket error and the connection is closed.
+    socket.disableRenegotiation();
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
+    // an errored connection (a refused renegotiation among others) is closed, never left hanging
+    socket.on('error', () => socket.destroy());
   });
 
   function applyLimits(l: CompiledListener): void {

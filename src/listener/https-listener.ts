@@ -102,7 +102,11 @@ export function createHttpsListener(
       h2Sessions.add(session);
       guardRapidReset(session);
       guardControlFlood(session);
-      session.setTimeout(slot.current.listener.limits.idleTimeoutMs, () => session.close());
+      // Idle: GOAWAY, and the streams in flight may finish. Idle for another period after that (a
+      // header block never finished, a stream that never moves): the connection is closed.
+      // (setTimeout's callback is a once-listener: the second period needs 'on')
+      session.setTimeout(slot.current.listener.limits.idleTimeoutMs);
+      session.on('timeout', () => (session.closed ? session.destroy() : session.close()));
       session.once('close', () => h2Sessions.delete(session));
       session.on('error', () => undefined); // session errors end that session, never the process
     });

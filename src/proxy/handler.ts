@@ -59,7 +59,10 @@ function serve(
   const ex = new Exchange(req, res, view, performance.now());
   ex.upgrade = upgrade;
   res.once('close', () => {
-    if (!res.writableFinished) {
+    // HTTP/2: a stream the client reset counts as "finished" (node ends its writable side when it
+    // closes), so its RST_STREAM code tells; forwarding on would leave an upstream response nobody
+    // reads, its connection paused forever.
+    if (!res.writableFinished || (req.httpVersionMajor === 2 && (req as Http2ServerRequest).stream.rstCode !== 0)) {
       ex.clientClosed = true;
       ex.abortUpstream?.(new Error('client closed the connection'));
     }

@@ -4,6 +4,7 @@ import http2 from 'node:http2';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
+import { eventually } from '../helpers/net.ts';
 import { RawH2, FrameType, Flag, ErrorCode, frame, requestBlock, literal, literalIndexed, indexed } from '../helpers/h2-raw.ts';
 
 // HTTP/2 floods, written frame by frame over real TLS: each attacking session is closed (GOAWAY, or
@@ -24,6 +25,11 @@ after(async () => {
 });
 
 const attacker = () => RawH2.connect(gw.httpsPort, pki.read('ca.crt'));
+
+async function clusterInflight(): Promise<number> {
+  const body = (await (await fetch(`http://127.0.0.1:${gw.adminPort}/clusters`)).json()) as { clusters: Array<{ name: string; inflight: number }> };
+  return body.clusters.find((c) => c.name === 'backend')!.inflight;
+}
 const seen = (path: string) => up.seen.filter((r) => r.url === path).length;
 
 /** A well-behaved client's session, opened before the attack. */
@@ -65,6 +71,8 @@ test('rapid reset (CVE-2023-44487): GOAWAY ENHANCE_YOUR_CALM within the first fe
   assert.equal(c.goawayCode(), ErrorCode.ENHANCE_YOUR_CALM);
   // nghttp2's own RST_STREAM limit would let ~1000 through to the upstream; the session guard stops it early
   assert.ok(seen('/reset') < 400, `${seen('/reset')} cancelled requests reached the upstream`);
+  // every cancelled request let go of its upstream connection (none is left paused, unread)
+  await eventually(async () => (await clusterInflight()) === 0, 'no upstream request left in flight');
   await bystanderServed(bystander);
 });
 

@@ -222,7 +222,7 @@ async function main(): Promise<number> {
       '"other" is CPU used by processes outside this benchmark during the window (% of one core, from /proc/stat). Above ~10% the machine was busy with something else: rerun.',
       'CPU per request ratio = the other system\'s µs/req ÷ this one\'s (> 1: this one is cheaper per request).',
       'direct-h1 is plain HTTP straight to the upstream (no TLS): the ceiling of this setup, not a like-for-like comparison.',
-      `gatehouse runs as \`node bin/gatehouse.js --config …\` (${String(gh?.info.runtime ?? '?')}). Its access log cannot be switched off (the schema defaults it to stdout): every gatehouse row except *-accesslog writes it to /dev/null, which still pays for building and serializing each line.`,
+      `gatehouse runs as \`node bin/gatehouse.js --config …\` (${String(gh?.info.runtime ?? '?')}). Unless its row says otherwise (*-accesslog, observe-*: a file or \`off\`), gatehouse writes its access log to /dev/null, which still pays for building and serializing each line.`,
       'fastify rows: bare fastify 5 + @fastify/http-proxy 11 (reply-from undici pool defaults), same TLS listener shape as gatehouse (node http2 server, allowHTTP1); for the mTLS upstream it verifies the upstream certificate (dev CA, rejectUnauthorized: true) and presents the gatehouse client certificate.',
     ];
     if (extras.length > 0) {

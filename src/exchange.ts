@@ -1,10 +1,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { CompiledRoute } from './router/types.ts';
 import type { Cluster } from './upstream/cluster.ts';
 import type { Endpoint } from './upstream/endpoint.ts';
 import type { ListenerView } from './runtime/generation.ts';
+import type { RequestSpan } from './observability/tracing/request-span.ts';
 
 export type GatewayRequest = IncomingMessage | Http2ServerRequest;
 /** What the gateway uses of a response; node's HTTP/1.1 and HTTP/2-compat responses both fit it. */
@@ -57,6 +58,14 @@ export class Exchange {
   upstreamHeadersRemove: Set<string> | null = null;
   /** Extra headers for the response to the client (RateLimit-*, …): flat [name, value, …] pairs. */
   responseHeadersAdd: string[] | null = null;
+  /** Extra headers appended to the response to the client (ext_authz `append`): flat [name, value, …] pairs. */
+  responseHeadersAppend: string[] | null = null;
+  /**
+   * The request body when a filter already started reading it (ext_authz `withRequestBody`): the whole
+   * body (small: replayable), or one stream of what was read joined with the rest (sent once). null:
+   * the body, if any, is still unread in `req`.
+   */
+  prefetchedBody: Buffer | Readable | null = null;
   /** Delay injected by the route's fault filter, in ms (0: none). */
   faultDelayMs = 0;
   /** Retries made after the first try (router retries). */
@@ -65,6 +74,23 @@ export class Exchange {
   upgrade: { readonly socket: Duplex; readonly head: Buffer } | null = null;
   /** Aborts the upstream exchange in flight, if any. */
   abortUpstream: ((reason: Error) => void) | null = null;
+  /** W3C trace context (observability/trace-context.ts): the trace and the gateway's span in it. */
+  traceId = '';
+  /** The gateway's span id: the upstream's parent (the server span's id when spans are exported). */
+  spanId = '';
+  sampled = false;
+  /** The client's tracestate, passed on with a valid traceparent (else null). */
+  traceState: string | null = null;
+  /** The server span when span export is configured; null otherwise (the one check the request path makes). */
+  span: RequestSpan | null = null;
+  /** TLS version of the client connection (listener/tls-version.ts). */
+  tlsVersion: string | null = null;
+  /** Request body bytes received (-1: not counted; the access log then uses Content-Length). */
+  bytesIn = -1;
+  /** Response body bytes sent to the client. */
+  bytesOut = 0;
+  /** Response-flag bits set along the way (observability/response-flags.ts); the rest derive from errorCode. */
+  flags = 0;
 
   constructor(req: GatewayRequest, res: GatewayResponse, view: ListenerView, startedAt: number) {
     this.req = req;

@@ -1,6 +1,7 @@
 import { runCommand } from './cli/run.ts';
 import { validateCommand } from './cli/validate.ts';
 import { certsCommand } from './cli/certs.ts';
+import { explainCommand } from './cli/explain.ts';
 import { VERSION } from './version.ts';
 
 // Wiring only: picks the command and hands it the rest of the arguments.
@@ -8,8 +9,10 @@ import { VERSION } from './version.ts';
 const USAGE = `usage:
   gatehouse [run] --config FILE [--workers N]
   gatehouse validate --config FILE
+  gatehouse explain --config FILE [-X METHOD] [-H 'name: value']... [--json] URL
   gatehouse certs init [--dir certs] [--ttl 24h] [--trust-domain mesh.local] [--force]
   gatehouse certs issue --ca-dir DIR --name N [--out DIR] [--dns H]... [--ip A]... [--spiffe URI] [--ttl D] [--client|--server]
+  gatehouse control-plane --config FILE
   gatehouse version
 `;
 
@@ -20,8 +23,13 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'validate':
       return validateCommand(rest);
+    case 'explain':
+      return explainCommand(rest);
     case 'certs':
       return certsCommand(rest);
+    case 'control-plane':
+      // Loaded only for this verb: the gateway never loads the control plane's code.
+      return (await import('./cli/control-plane.ts')).controlPlaneCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`gatehouse ${VERSION}\n`);

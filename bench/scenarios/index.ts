@@ -3,6 +3,10 @@ import * as routing from './routing.ts';
 import * as authn from './authn.ts';
 import * as ratelimit from './ratelimit.ts';
 import * as upstreams from './upstreams.ts';
+import * as observability from './observability.ts';
+import * as extauthz from './extauthz.ts';
+import * as xds from './xds.ts';
+import * as controlplane from './controlplane.ts';
 import type { ExtraDef, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
 
 // The scenario registry. A benchmark is one file exporting `services`, `scenarios` and `ratios`
@@ -24,6 +28,10 @@ export const groups: ReadonlyArray<{ name: string; group: Group }> = [
   { name: 'authn', group: authn }, // issue 4: authn off / on (cached token) / on (every token new)
   { name: 'ratelimit', group: ratelimit }, // issue 5: no limit / memory limit / Redis limit
   { name: 'upstreams', group: upstreams }, // issue 6: mTLS vs plain upstream (pick() cost: bench/micro)
+  { name: 'observability', group: observability }, // issue 13: access log + tracing vs off; tracing configured vs not
+  { name: 'extauthz', group: extauthz }, // issue 14: ext_authz on (local service answering OK) vs off
+  { name: 'xds', group: xds }, // issue 11: xDS push to effect (1,000 routes/endpoints), a 10,000-route apply under load
+  { name: 'controlplane', group: controlplane }, // issue 16: etcd write → route pushed / served (an extra, no load)
 ];
 
 const all = groups.map((g) => g.group);

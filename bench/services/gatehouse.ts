@@ -16,8 +16,8 @@ export interface GatehouseVariant {
   /** true: the upstream is the mTLS one → cluster tls with the gatehouse client cert and the dev CA. */
   mtls: boolean;
   /**
-   * Access log path. The schema has no "off": `accessLog` defaults to stdout, so the cheapest setting
-   * is /dev/null (lines are still serialized by pino, then discarded by the kernel).
+   * Access log path (default /dev/null: lines are still built, then discarded by the kernel — the
+   * baseline the earlier results were measured with). `off` writes nothing at all.
    */
   accessLog?: string | ((ctx: BenchContext) => string);
   /** Routes placed before the catch-all route (YAML list items, indented 6 spaces). */

@@ -29,6 +29,15 @@ export const upstreamMtls: ServiceDef = {
   start: (ctx) => startWorker(ctx, 'upstream-mtls', 'bench/workers/upstream.ts', { certDir: ctx.certDir }, true, { body: '64 B', mtls: true }),
 };
 
+/** A local ext_authz gRPC service that allows every request (bench/workers/ext-authz.ts). */
+export const extAuthzOk: ServiceDef = {
+  id: 'ext-authz-ok',
+  title: 'local ext_authz service (gRPC, answers OK with one header)',
+  needs: [],
+  // The origin's scheme is only a label here: gatehouse is given host:port.
+  start: (ctx) => startWorker(ctx, 'ext-authz-ok', 'bench/workers/ext-authz.ts', {}, false, { answer: 'OK + x-authz header' }),
+};
+
 /** A bare fastify + @fastify/http-proxy app terminating TLS (h2 + http/1.1) in front of `upstream`. */
 export function fastifyProxyService(id: string, upstream: string): ServiceDef {
   return {
@@ -43,3 +52,11 @@ export function fastifyProxyService(id: string, upstream: string): ServiceDef {
     },
   };
 }
+
+/** An OTLP/HTTP trace sink (a collector stand-in that accepts and discards exports). */
+export const otlpSink: ServiceDef = {
+  id: 'otlp-sink',
+  title: 'OTLP/HTTP trace sink (accepts POST /v1/traces, answers 200)',
+  needs: [],
+  start: (ctx) => startWorker(ctx, 'otlp-sink', 'bench/workers/otlp-sink.ts', {}, false, {}),
+};

@@ -5,6 +5,10 @@ import { redactConfig } from '../config/redact.ts';
 import type { AdminState } from './state.ts';
 import { dashboardHtml } from './dashboard.ts';
 import { registry } from '../observability/metrics.ts';
+import { withOrigins } from './origins.ts';
+import { explainRequest, ExplainInputError, parseHeaderArg } from './explain.ts';
+import { routesJson } from './routes.ts';
+import { statsJson } from './stats.ts';
 
 // The admin HTTP API (SPEC Health and lifecycle): probes, effective config, clusters, dashboard.
 // fastify serves it: it is off the hot path, and its routing and JSON serialisation are what we want.
@@ -38,9 +42,15 @@ export function buildAdmin(state: AdminState, token: string | undefined): Fastif
     const ready = state.ready;
     return reply.code(ready ? 200 : 503).send({ ready, draining: state.draining, overloaded: state.overloaded, version: state.current?.version ?? null });
   });
+  // The effective config (YAML merged with xDS); each virtual host and cluster says where it came from.
   app.get('/config', async () => {
     const gen = state.current;
-    return { version: gen?.version ?? null, lastReloadError: state.lastReloadError, config: gen ? redactConfig(gen.config) : null };
+    return {
+      version: gen?.version ?? null,
+      lastReloadError: state.lastReloadError,
+      xds: state.xdsStatus ?? null,
+      config: gen ? withOrigins(redactConfig(gen.config), gen.origins) : null,
+    };
   });
   // SPEC: { clusters: [ { name, endpoints: [ { address, weight, healthy, ejected } ] } ] }, plus
   // discovery, policy, panic, in-flight/pending counts and per-endpoint priority/serving/active.
@@ -52,7 +62,24 @@ export function buildAdmin(state: AdminState, token: string | undefined): Fastif
     reply.header('cache-control', 'max-age=60').send(state.current ? state.current.authn.jwks() : { keys: [] }),
   );
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardHtml(state)));
+  // What `gatehouse explain` prints, for the running generation (live endpoint health included).
+  app.get('/explain', async (req, reply) => {
+    const q = req.query as Record<string, string | string[] | undefined>;
+    const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+    const url = one(q.url);
+    if (!url) return reply.code(400).send({ error: 'bad_request', message: 'url is required, e.g. /explain?method=GET&url=https://host/path&header=name:value' });
+    if (!state.current) return reply.code(503).send({ error: 'not_ready', message: 'no config loaded yet' });
+    try {
+      const headers = (q.header === undefined ? [] : Array.isArray(q.header) ? q.header : [q.header]).map(parseHeaderArg);
+      return explainRequest(state.current, { method: one(q.method) ?? 'GET', url, headers });
+    } catch (err) {
+      if (err instanceof ExplainInputError) return reply.code(400).send({ error: 'bad_request', message: err.message });
+      throw err;
+    }
+  });
+  app.get('/routes', async () => routesJson(state.current));
+  app.get('/stats', async (_req, reply) => reply.header('cache-control', 'no-store').send(statsJson(state)));
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(dashboardHtml()));
   return app;
 }
 

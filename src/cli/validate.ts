@@ -27,6 +27,8 @@ export async function validateCommand(argv: string[]): Promise<number> {
     const { generation } = await compile(loaded.config, resolve(values.config), 1);
     await Promise.all([...generation.clusters.values()].map((c) => c.close()));
     generation.authn.close(); // JWKS fetches and the Redis connection it started
+    generation.tracing?.close();
+    generation.extAuthz.close(); // gRPC channels connecting to ext_authz services
 
   } catch (err) {
     if (err instanceof CompileError) {

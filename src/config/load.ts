@@ -16,6 +16,7 @@ import { gatewayConfigSchema, type GatewayConfig } from './schema.ts';
 import { findUnsupported } from './unsupported.ts';
 import { checkFilesRaw, validateSemantics } from './validate.ts';
 import { humanErrorMap, issuesToErrors } from './zod-errors.ts';
+import { deepFreeze } from './merge.ts';
 
 export { formatConfigError, type ConfigError } from './errors.ts';
 
@@ -82,12 +83,4 @@ function yamlError(e: YAMLError): ConfigError {
   const first = e.message.split('\n')[0] ?? e.message;
   const message = first.replace(/ at line \d+, column \d+:?$/, '');
   return { path: pos ? `(line ${pos.line}, col ${pos.col})` : ROOT_PATH, message };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

@@ -27,6 +27,8 @@ import {
   regexError,
 } from './checks.ts';
 import { parseDuration } from './duration.ts';
+import { parseSanEntry } from '../upstream/san-match.ts';
+import { cipherListError, curveListError, DEFAULT_CIPHERS, DEFAULT_ECDH_CURVES } from '../listener/tls-profile.ts';
 
 // ───────────────────────────── building blocks ─────────────────────────────
 
@@ -134,11 +136,16 @@ export const adminSchema = z.strictObject({
   token: text().optional(),
 });
 
+/** `accessLog.path` values that are not file paths. */
+export const ACCESS_LOG_STREAMS = ['stdout', 'stderr', 'off'] as const;
+
 export const accessLogSchema = z.strictObject({
-  /** `stdout`, `stderr`, or a file path (made absolute). */
+  /** `stdout`, `stderr`, `off` (no access log), or a file path (made absolute). */
   path: text()
     .default('stdout')
-    .transform((p) => (p === 'stdout' || p === 'stderr' ? p : path.resolve(p))),
+    .transform((p) => ((ACCESS_LOG_STREAMS as readonly string[]).includes(p) ? p : path.resolve(p))),
+  /** Share (0–1) of 2xx lines written; every other status is always logged. */
+  sample2xx: z.number().min(0).max(1).default(1),
 });
 
 export const tracingSchema = z.strictObject({
@@ -185,6 +192,13 @@ export const listenerCertificateSchema = z.strictObject({
 export const listenerTlsSchema = z.strictObject({
   certificates: z.array(listenerCertificateSchema).min(1),
   minVersion: tlsVersion().default('TLSv1.2'),
+  /**
+   * OpenSSL cipher list (`:`-separated). Default: Mozilla intermediate (TLS 1.2 ECDHE with AES-GCM or
+   * ChaCha20-Poly1305, every TLS 1.3 suite). TLS 1.3 suites (TLS_*) are added when none is named.
+   */
+  ciphers: checked(cipherListError).default(DEFAULT_CIPHERS),
+  /** Key-exchange groups, most preferred first (OpenSSL names). */
+  ecdhCurves: checked(curveListError).default(DEFAULT_ECDH_CURVES),
   /** Offer h2 and http/1.1 over ALPN. */
   http2: z.boolean().default(true),
 });
@@ -197,6 +211,12 @@ export const listenerLimitsSchema = z.strictObject({
   idleTimeout: durationDefault('60s'),
   http2MaxConcurrentStreams: posInt().default(100),
   maxConnections: posInt().default(10000),
+  /**
+   * A request header name with an underscore (`x_auth_sub`): `reject` answers 400, `drop` removes the
+   * header before routing. Many servers (CGI, PHP, nginx with underscores_in_headers) read `_` as `-`,
+   * so such a name could pose as an identity header the gateway sets (Envoy's headers_with_underscores_action).
+   */
+  headersWithUnderscores: z.enum(['reject', 'drop']).default('reject'),
 });
 
 export const trustedProxiesSchema = z.strictObject({
@@ -431,9 +451,19 @@ export const extAuthzSchema = z
         headersFromServer: z.array(headerName()).default(() => []),
       })
       .optional(),
+    /** Per Check call (gRPC deadline, HTTP request). */
     timeout: durationDefault('250ms'),
     failureModeAllow: z.boolean().default(false),
-    withRequestBody: z.strictObject({ maxBytes: posInt() }).optional(),
+    /** Send up to maxBytes of the body (a larger one is sent truncated, flagged by x-envoy-auth-partial-body). */
+    withRequestBody: z
+      .strictObject({
+        maxBytes: posInt(),
+        /** gRPC: the body as bytes in `raw_body` instead of a UTF-8 string in `body` (Envoy's pack_as_bytes). */
+        packAsBytes: z.boolean().default(false),
+      })
+      .optional(),
+    /** gRPC: extra `context_extensions` for the service (Envoy's per-route check_settings). */
+    contextExtensions: z.record(text(), z.string()).optional(),
   })
   .check(exactlyOneOf(['grpc', 'http']));
 
@@ -609,8 +639,12 @@ export const clusterTlsSchema = z
     caFile: filePath().optional(),
     /** SNI and the name verified in the server certificate. */
     serverName: text().optional(),
-    /** Accept only server certificates carrying one of these SANs (DNS names or SPIFFE URIs). */
-    matchSubjectAltNames: z.array(text()).min(1).optional(),
+    /**
+     * Accept only server certificates carrying one of these SANs, types kept apart: `uri:` / `dns:`
+     * exact, `uri-prefix:` / `dns-prefix:`, untyped exact (URI when it contains "://", else DNS),
+     * legacy `prefix:` (same rule). See upstream/san-match.ts.
+     */
+    matchSubjectAltNames: z.array(checked((s) => { const e = parseSanEntry(s); return typeof e === 'string' ? e : null; })).min(1).optional(),
     minVersion: tlsVersion().default('TLSv1.3'),
   })
   .check(together('certFile', 'keyFile'));
@@ -665,6 +699,8 @@ export const xdsSchema = z.strictObject({
       caFile: filePath().optional(),
       certFile: filePath().optional(),
       keyFile: filePath().optional(),
+      /** The name the server certificate must carry, when it is not the host of `server` (e.g. an IP). */
+      serverName: text().optional(),
     })
     .check(together('certFile', 'keyFile'))
     .optional(),

@@ -15,19 +15,12 @@ export interface UnsupportedRule {
 }
 
 const isTrue = (v: unknown) => v === true;
-const oneOf = (...values: unknown[]) => (v: unknown) => values.includes(v);
 
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
   // top level
-  { path: 'xds' },
-  { path: 'tracing' },
   { path: 'grpcHealth' },
-  { path: 'virtualHosts[].extAuthz' },
-  { path: 'virtualHosts[].routes[].extAuthz', when: (v) => v !== null },
   // listeners
   { path: 'listeners[].proxyProtocol', when: isTrue },
-  // clusters
-  { path: 'clusters[].discovery.type', when: oneOf('eds') }, // fed by the xDS client (Cluster.setEndpoints)
 ];
 
 type Step = { key: string; each: boolean };

@@ -10,7 +10,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatPath, type ConfigError, type PathSegment } from './errors.ts';
-import type { GatewayConfig } from './schema.ts';
+import { ACCESS_LOG_STREAMS, type ExtAuthzConfig, type GatewayConfig } from './schema.ts';
 
 type Collect = (path: PathSegment[], message: string) => void;
 
@@ -138,12 +138,50 @@ function checkMisc(cfg: GatewayConfig, add: Collect) {
   if (cfg.authn?.internalToken?.cache === 'redis' && !cfg.rateLimit?.redis) {
     add(['authn', 'internalToken', 'cache'], 'redis needs rateLimit.redis (the shared Redis connection)');
   }
+  checkExtAuthz(cfg, add);
   cfg.clusters.forEach((c, i) => {
+    if (c.discovery.type === 'eds' && !cfg.xds) {
+      add(['clusters', i, 'discovery', 'type'], 'eds needs xds (the endpoints come from the xDS server)');
+    }
     const lb = c.loadBalancer;
     if (lb.hashOn && lb.policy !== 'ring_hash' && lb.policy !== 'maglev') {
       add(['clusters', i, 'loadBalancer', 'hashOn'], 'only applies to ring_hash and maglev');
     }
   });
+}
+
+/** Every extAuthz of the config (virtual hosts and routes) with its path. */
+function extAuthzConfigs(cfg: GatewayConfig): Array<{ path: PathSegment[]; ea: ExtAuthzConfig }> {
+  const out: Array<{ path: PathSegment[]; ea: ExtAuthzConfig }> = [];
+  cfg.virtualHosts.forEach((vh, v) => {
+    if (vh.extAuthz) out.push({ path: ['virtualHosts', v, 'extAuthz'], ea: vh.extAuthz });
+    vh.routes.forEach((r, k) => {
+      if (r.extAuthz) out.push({ path: ['virtualHosts', v, 'routes', k, 'extAuthz'], ea: r.extAuthz });
+    });
+  });
+  return out;
+}
+
+/** Context-extension keys the gateway fills itself (ext-authz/check-request.ts). */
+const GATEWAY_CONTEXT_KEYS = new Set(['route', 'virtualHost']);
+
+function checkExtAuthz(cfg: GatewayConfig, add: Collect) {
+  // The body sent for authorization is read before the listener's body limit would apply to it.
+  const tls = cfg.listeners.map((l, i) => ({ l, i })).filter(({ l }) => l.tls !== undefined);
+  for (const { path, ea } of extAuthzConfigs(cfg)) {
+    const max = ea.withRequestBody?.maxBytes;
+    if (max !== undefined) {
+      const smaller = tls.find(({ l }) => l.limits.maxBodyBytes < max);
+      if (smaller) {
+        add([...path, 'withRequestBody', 'maxBytes'], `must not exceed listeners[${smaller.i}].limits.maxBodyBytes (${smaller.l.limits.maxBodyBytes})`);
+      }
+    }
+    for (const key of Object.keys(ea.contextExtensions ?? {})) {
+      if (GATEWAY_CONTEXT_KEYS.has(key) || key.startsWith('claim.')) {
+        add([...path, 'contextExtensions', key], 'is set by the gateway (route, virtualHost, claim.*)');
+      }
+    }
+  }
 }
 
 // ───────────────────────────── files ─────────────────────────────
@@ -170,6 +208,12 @@ function fileRefs(cfg: GatewayConfig): Array<{ path: PathSegment[]; file: string
     ref(['clusters', i, 'tls', 'keyFile'], c.tls?.keyFile);
     ref(['clusters', i, 'tls', 'caFile'], c.tls?.caFile);
   });
+  for (const { path, ea } of extAuthzConfigs(cfg)) {
+    const t = ea.grpc?.tls;
+    ref([...path, 'grpc', 'tls', 'caFile'], t?.caFile);
+    ref([...path, 'grpc', 'tls', 'certFile'], t?.certFile);
+    ref([...path, 'grpc', 'tls', 'keyFile'], t?.keyFile);
+  }
   ref(['xds', 'tls', 'caFile'], cfg.xds?.tls?.caFile);
   ref(['xds', 'tls', 'certFile'], cfg.xds?.tls?.certFile);
   ref(['xds', 'tls', 'keyFile'], cfg.xds?.tls?.keyFile);
@@ -203,6 +247,9 @@ const FILE_KEYS = [
   'xds.tls.caFile',
   'xds.tls.certFile',
   'xds.tls.keyFile',
+  ...['virtualHosts[].extAuthz', 'virtualHosts[].routes[].extAuthz'].flatMap((at) =>
+    ['caFile', 'certFile', 'keyFile'].map((f) => `${at}.grpc.tls.${f}`),
+  ),
 ];
 
 /**
@@ -228,7 +275,7 @@ async function checkFiles(cfg: GatewayConfig): Promise<ConfigError[]> {
   });
   // The access log is written, not read: only its directory has to exist.
   const log = cfg.accessLog.path;
-  if (log !== 'stdout' && log !== 'stderr') {
+  if (!(ACCESS_LOG_STREAMS as readonly string[]).includes(log)) {
     checks.push(
       stat(path.dirname(log)).then(
         (st) => (st.isDirectory() ? null : { path: 'accessLog.path', message: `${path.dirname(log)} is not a directory` }),

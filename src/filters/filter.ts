@@ -8,9 +8,21 @@ import type { Exchange } from '../exchange.ts';
 // null check).
 
 export interface Rejection {
+  /** The gateway's error (its code is logged; its status and JSON body are sent unless `response` is given). */
   readonly error: GatewayErrorSpec;
   /** Extra response headers (WWW-Authenticate, Retry-After, RateLimit-*). */
   readonly headers?: Record<string, string>;
+  /** Ask an HTTP/1.1 client to close (the rest of the request cannot be trusted, e.g. after a 413). */
+  readonly closeConnection?: boolean;
+  /** A response chosen by the filter instead of the gateway's JSON error (an ext_authz denial). */
+  readonly response?: FilterResponse;
+}
+
+export interface FilterResponse {
+  readonly status: number;
+  /** Lower-case names; content-length and x-request-id are set by the gateway. */
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  readonly body: Buffer;
 }
 
 /** undefined: continue with the next filter. A Rejection: answer the client with it. */
@@ -19,6 +31,8 @@ export type FilterResult = Rejection | undefined;
 export interface RequestFilter {
   readonly name: string;
   onRequest(ex: Exchange): FilterResult | Promise<FilterResult>;
+  /** What this instance checks, in a few words (for `explain` and GET /routes; never per request). */
+  describe?(): string;
 }
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
@@ -49,7 +63,8 @@ export function runFilters(
     if (isPromise(r)) {
       r.then(
         (v) => {
-          if (ex.clientClosed) return;
+          // The client left, or the gateway already answered (a request timeout) while the filter waited.
+          if (ex.clientClosed || ex.res.headersSent) return;
           if (v !== undefined) reject(v);
           else runFilters(ex, filters, i + 1, next, reject, fail);
         },

@@ -27,6 +27,7 @@ export const PROTO_FILES = [
   'envoy/config/endpoint/v3/endpoint.proto',
   'envoy/config/listener/v3/listener.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/service/auth/v3/external_auth.proto',
@@ -40,6 +41,8 @@ export const TypeUrls = {
   clusterLoadAssignment: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
   upstreamTlsContext: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+  httpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  struct: 'type.googleapis.com/google.protobuf.Struct',
 } as const;
 
 /** How decoded messages read: Envoy's field names, string enums and longs, defaults, oneof names. */
@@ -110,7 +113,9 @@ export function unpackAny<T = Record<string, unknown>>(any: AnyMessage): T {
 /** Encodes a plain object (Envoy field names) as a `google.protobuf.Any` of `typeUrl`; throws if it does not fit the type. */
 export function packAny(typeUrl: string, value: Record<string, unknown>): AnyMessage {
   const type = messageType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
-  const problem = type.verify(value);
+  // fromObject first: it takes the JSON forms (enum names, string longs) that verify() alone refuses.
+  const message = type.fromObject(value);
+  const problem = type.verify(message);
   if (problem) throw new Error(`${type.name}: ${problem}`);
-  return { type_url: typeUrl, value: type.encode(type.fromObject(value)).finish() };
+  return { type_url: typeUrl, value: type.encode(message).finish() };
 }

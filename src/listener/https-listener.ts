@@ -10,6 +10,8 @@ import type { ListenerSlot } from '../proxy/handler.ts';
 import { guardRapidReset } from './h2-rapid-reset.ts';
 import { guardControlFlood } from './h2-control-flood.ts';
 import type { ConnectionBudget } from '../overload/connection-budget.ts';
+import { H1, H2, type ListenerStats } from '../observability/request-stats.ts';
+import { tagHttp2Session, tagTlsSocket } from './tls-version.ts';
 
 // One public TLS listener: TLS 1.2/1.3, SNI from the current generation, ALPN h2 + http/1.1 on one
 // port (node's HTTP/2 server with its HTTP/1.1 fallback), and every client-controlled size and time
@@ -59,6 +61,8 @@ export function createHttpsListener(
   slot: ListenerSlot,
   onRequest: RequestListener,
   onUpgrade?: UpgradeListener,
+  /** Counts open connections by negotiated protocol (gatehouse_active_connections). */
+  stats?: ListenerStats,
   budget?: ConnectionBudget,
 ): Promise<HttpsListener> {
   const sni = initial.sni!;
@@ -100,6 +104,7 @@ export function createHttpsListener(
     );
     server.on('session', (session: ServerHttp2Session) => {
       h2Sessions.add(session);
+      tagHttp2Session(session);
       guardRapidReset(session);
       guardControlFlood(session);
       // Idle: GOAWAY, and the streams in flight may finish. Idle for another period after that (a
@@ -127,7 +132,13 @@ export function createHttpsListener(
     // becomes a socket error and the connection is closed.
     socket.disableRenegotiation();
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    tagTlsSocket(socket);
+    const p = socket.alpnProtocol === 'h2' ? H2 : H1;
+    if (stats) stats.connections[p]++;
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (stats) stats.connections[p]--;
+    });
     // an errored connection (a refused renegotiation among others) is closed, never left hanging
     socket.on('error', () => socket.destroy());
   });

@@ -9,20 +9,28 @@ export interface CertificateMaterial {
   readonly serverNames: readonly string[];
 }
 
+/** A listener's protocol parameters, the same for every certificate it serves (see tls-profile.ts). */
+export interface TlsParameters {
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** Node's cipher string (TLS 1.3 suites included). */
+  readonly ciphers: string;
+  readonly ecdhCurve: string;
+}
+
 export interface SniTable {
   readonly defaultContext: SecureContext;
   /** The options the listener's default context is (re)built from; used with server.setSecureContext. */
-  readonly defaultOptions: { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' | 'TLSv1.3' };
+  readonly defaultOptions: { cert: Buffer; key: Buffer } & TlsParameters;
   lookup(serverName: string): SecureContext;
 }
 
-export function buildSniTable(certs: readonly CertificateMaterial[], minVersion: 'TLSv1.2' | 'TLSv1.3'): SniTable {
+export function buildSniTable(certs: readonly CertificateMaterial[], params: TlsParameters): SniTable {
   const exact = new Map<string, SecureContext>();
   const wildcard = new Map<string, SecureContext>(); // key: ".example.com"
   let defaultContext: SecureContext | undefined;
   for (const c of certs) {
     // createSecureContext throws when the key does not match the certificate: the caller reports it.
-    const ctx = createSecureContext({ cert: c.cert, key: c.key, minVersion });
+    const ctx = createSecureContext({ cert: c.cert, key: c.key, ...params });
     defaultContext ??= ctx;
     for (const raw of c.serverNames) {
       const name = raw.toLowerCase();
@@ -38,7 +46,7 @@ export function buildSniTable(certs: readonly CertificateMaterial[], minVersion:
   const first = certs[0];
   return {
     defaultContext: fallback,
-    defaultOptions: { cert: first.cert, key: first.key, minVersion },
+    defaultOptions: { cert: first.cert, key: first.key, ...params },
     lookup(serverName: string): SecureContext {
       const name = serverName.toLowerCase();
       const hit = exact.get(name);

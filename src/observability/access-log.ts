@@ -1,11 +1,14 @@
 import pino from 'pino';
 import type { Exchange } from '../exchange.ts';
+import type { AccessLogConfig } from '../config/schema.ts';
+import { responseFlags } from './response-flags.ts';
 
 // One JSON line per request (SPEC Observability). Only fields we choose are written — never request
-// headers — so tokens and cookies cannot leak into it. The line is built by hand (pino's destination
-// still does the buffered, asynchronous writing): a generic serializer cost ~4 % of the proxy's CPU.
-// Values a client or an operator chose go through JSON.stringify; the rest are ours (numbers, ids
-// checked against [A-Za-z0-9._:-], our error codes).
+// headers, never the query string — so tokens and cookies cannot leak into it. The line is built by
+// hand (pino's destination still does the buffered, asynchronous writing): a generic serializer cost
+// ~4 % of the proxy's CPU. Values a client or an operator chose go through JSON.stringify; the rest
+// are ours (numbers, hex ids, ids checked against [A-Za-z0-9._:-], our error codes and flags).
+// `time` is ISO 8601, the same format as the process log (logger.ts).
 
 const str = JSON.stringify;
 
@@ -13,35 +16,51 @@ function ms(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
+/** Request body bytes: counted when the gateway read the body itself, else Content-Length once the request completed. */
+function bytesIn(ex: Exchange): number {
+  if (ex.bytesIn >= 0) return ex.bytesIn;
+  const cl = ex.req.headers['content-length'];
+  return cl !== undefined && ex.req.complete ? Number(cl) || 0 : 0;
+}
+
 /** The access-log line of a finished exchange, with its newline (pino-compatible: level 30, ISO time). */
-export function accessLine(ex: Exchange): string {
-  const res = ex.res;
-  const status = ex.clientClosed && !res.headersSent ? 0 : res.statusCode;
+export function accessLine(ex: Exchange, status: number, durationMs: number): string {
+  const tls = ex.tlsVersion;
   return (
-    `{"level":30,"time":"${new Date().toISOString()}","requestId":"${ex.requestId}","method":${str(ex.req.method ?? '')}` +
+    `{"level":30,"time":"${new Date().toISOString()}","requestId":"${ex.requestId}","traceId":"${ex.traceId}"` +
+    `,"method":${str(ex.req.method ?? '')}` +
     (ex.path ? `,"path":${str(ex.path)}` : '') +
     (ex.authority ? `,"authority":${str(ex.authority)}` : '') +
-    `,"protocol":"${ex.req.httpVersion}","client":${str(ex.clientIp)},"status":${status}` +
+    `,"protocol":"${ex.req.httpVersion}","tls":${tls === null ? 'null' : `"${tls}"`},"client":${str(ex.clientIp)},"status":${status}` +
     `,"route":${ex.route ? str(ex.route.name) : 'null'},"cluster":${ex.cluster ? str(ex.cluster.name) : 'null'}` +
     `,"endpoint":${ex.endpoint ? str(ex.endpoint.address) : 'null'},"error":${ex.errorCode === null ? 'null' : `"${ex.errorCode}"`}` +
-    `,"durationMs":${ms(performance.now() - ex.startedAt)},"upstreamMs":${ex.upstreamDurationMs >= 0 ? ms(ex.upstreamDurationMs) : 'null'}` +
+    `,"flags":"${responseFlags(ex)}","bytesIn":${bytesIn(ex)},"bytesOut":${ex.bytesOut}` +
+    `,"durationMs":${ms(durationMs)},"upstreamMs":${ex.upstreamDurationMs >= 0 ? ms(ex.upstreamDurationMs) : 'null'}` +
     (ex.retries > 0 ? `,"retries":${ex.retries}` : '') +
-    (ex.clientClosed ? ',"clientClosed":true' : '') +
     '}\n'
   );
 }
 
-export type AccessLogger = (ex: Exchange) => void;
+export interface AccessLog {
+  write(ex: Exchange, status: number, durationMs: number): void;
+  close(): void;
+}
 
-export function createAccessLog(path: string | undefined): { write: AccessLogger; close(): void } {
-  if (!path) return { write: () => undefined, close: () => undefined };
+const OFF: AccessLog = { write: () => undefined, close: () => undefined };
+
+/** `path`: stdout | stderr | off | a file; `sample2xx`: the share of 2xx lines kept (others always are). */
+export function createAccessLog(cfg: AccessLogConfig | undefined): AccessLog {
+  const path = cfg?.path;
+  if (path === undefined || path === 'off') return OFF;
+  const sample = cfg?.sample2xx ?? 1;
   const dest =
     path === 'stdout' || path === 'stderr'
       ? pino.destination({ dest: path === 'stdout' ? 1 : 2, sync: false })
       : pino.destination({ dest: path, sync: false, mkdir: true });
   return {
-    write(ex: Exchange): void {
-      dest.write(accessLine(ex));
+    write(ex: Exchange, status: number, durationMs: number): void {
+      if (sample < 1 && status >= 200 && status < 300 && Math.random() >= sample) return;
+      dest.write(accessLine(ex, status, durationMs));
     },
     close(): void {
       try {
@@ -49,6 +68,7 @@ export function createAccessLog(path: string | undefined): { write: AccessLogger
       } catch {
         /* nothing left to flush */
       }
+      if (path !== 'stdout' && path !== 'stderr') dest.end(); // a file: release its descriptor
     },
   };
 }

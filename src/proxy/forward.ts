@@ -6,9 +6,8 @@ import type { Endpoint } from '../upstream/endpoint.ts';
 import type { ForwardAction } from '../router/types.ts';
 import { admitUpstream, pickContext, upstreamConnected, upstreamFinished, upstreamResponded } from '../upstream/outcome.ts';
 import type { Exchange } from '../exchange.ts';
-import type { Http2ServerRequest } from 'node:http2';
-import { sendError } from './respond.ts';
-import { buildUpstreamHeaders, stripResponseHopByHop } from './upstream-headers.ts';
+import { addFilterResponseHeaders, endWithHeadersOnly, sendError } from './respond.ts';
+import { buildUpstreamHeaders, dropUnframedTrailerHeader, relayableTrailers, stripResponseHopByHop } from './upstream-headers.ts';
 import { mutateResponseHeaders, type HeaderMutation } from './header-mutations.ts';
 import {
   backoffMs,
@@ -20,8 +19,10 @@ import {
   type FailureKind,
   type RetryPolicy,
 } from './retry-policy.ts';
-import { BodyLimit, BodyTooLargeError, keepSmallBody } from './retry-body.ts';
+import { BodyLimit, BodyTooLargeError, keepSmallBody, requestHasBody } from '../request-body.ts';
 import { mirrorSelected, sendMirror } from './mirror.ts';
+import { FlagBit } from '../observability/response-flags.ts';
+import type { TrySpan } from '../observability/tracing/request-span.ts';
 
 // Forwarding one request through undici's dispatch API: the request body is streamed from the client
 // socket (or replayed from a small kept copy when the route retries or mirrors), the response is
@@ -29,6 +30,13 @@ import { mirrorSelected, sendMirror } from './mirror.ts';
 // the cluster's balancer (a retry avoids the endpoint that just failed when there is another).
 // A try is retried only before anything of the response reached the client; failures that are not
 // retried map to 502/503/504.
+// Response trailers are relayed (HTTP/2, and HTTP/1.1 chunked): gRPC's status travels in them. A
+// response whose head already carries `grpc-status` is gRPC's trailers-only form: its head is held
+// back and sent with the end of the stream, in one HEADERS frame, as gRPC clients need.
+// A client that stops reading is bounded too: undici suspends its bodyTimeout while backpressure
+// pauses the body, so the attempt arms its own timer whenever the client side stops draining; after
+// the listener's idleTimeout without progress the response is abandoned (the client's connection or
+// stream is cut) and the upstream dispatch aborted, which releases its pool connection.
 
 export { BodyTooLargeError };
 
@@ -36,6 +44,11 @@ type Controller = Dispatcher.DispatchController;
 
 class ClientClosedError extends Error {
   readonly code = 'GATEHOUSE_CLIENT_CLOSED';
+}
+
+/** The client read nothing of its response for idleTimeout. */
+class ClientStalledError extends Error {
+  readonly code = 'GATEHOUSE_CLIENT_STALLED';
 }
 
 /** A try that ran past perTryTimeout (classified like undici's headers timeout). */
@@ -84,13 +97,6 @@ function failureKind(err: unknown, spec: GatewayErrorSpec, perTryBound: boolean)
   return null;
 }
 
-function requestHasBody(ex: Exchange): boolean {
-  const req = ex.req;
-  if ('stream' in req) return !(req as Http2ServerRequest).stream.endAfterHeaders;
-  const h = req.headers;
-  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-}
-
 
 export interface ForwardOptions {
   readonly upstreamPath: string;
@@ -113,11 +119,16 @@ class ForwardRun {
     readonly ex: Exchange,
     readonly cluster: Cluster,
     private readonly o: ForwardOptions,
-    private readonly headers: string[],
+    readonly headers: string[],
     private retry: RetryPolicy | null,
     readonly responseHeaders: HeaderMutation | null,
   ) {
     this.deadline = o.timeoutMs > 0 ? performance.now() + o.timeoutMs : 0;
+  }
+
+  /** How long the client may leave its response undrained (the listener's idleTimeout). */
+  get clientIdleMs(): number {
+    return this.o.bodyIdleTimeoutMs;
   }
 
   start(body: Buffer | Readable | null): void {
@@ -157,7 +168,11 @@ class ForwardRun {
     ex.endpoint = endpoint;
     const isRetry = this.tries > 1;
     if (isRetry) this.cluster.breaker.retries++;
-    const handler = new UpstreamAttempt(this, endpoint, perTryBound, isRetry);
+    // With span export, each try is a client span and the upstream's parent; the headers' last pair
+    // is the traceparent (upstream-headers.ts). Without it, the gateway's span stays the parent.
+    const span = ex.span === null ? null : ex.span.startTry(ex, endpoint, this.o.upstreamPath, this.tries - 1);
+    if (span !== null) this.headers[this.headers.length - 1] = span.traceparent;
+    const handler = new UpstreamAttempt(this, endpoint, perTryBound, isRetry, span);
     if (perTryBound) handler.startTryTimer(perTry);
     ex.abortUpstream = (reason) => handler.abort(reason);
     ex.upstreamStartedAt = performance.now();
@@ -201,7 +216,10 @@ class ForwardRun {
   /** A response with `status` arrived: true when it is thrown away and the request retried. */
   retryOnStatus(status: number): boolean {
     const p = this.canRetry();
-    if (p === null || !retriableStatus(p, status)) return false;
+    if (p === null || !retriableStatus(p, status)) {
+      if (p === null) this.noteExhausted(this.retry !== null && retriableStatus(this.retry, status));
+      return false;
+    }
     this.scheduleRetry();
     return true;
   }
@@ -209,9 +227,17 @@ class ForwardRun {
   /** A try failed before its response started: true when the request is retried. */
   retryOnFailure(kind: FailureKind | null): boolean {
     const p = this.canRetry();
-    if (p === null || kind === null || !retriableFailure(p, kind)) return false;
+    if (p === null || kind === null || !retriableFailure(p, kind)) {
+      if (p === null) this.noteExhausted(this.retry !== null && kind !== null && retriableFailure(this.retry, kind));
+      return false;
+    }
     this.scheduleRetry();
     return true;
+  }
+
+  /** URX (access log): the last try failed in a retriable way and the retries were used up. */
+  private noteExhausted(retriable: boolean): void {
+    if (retriable && this.retry !== null && this.tries > this.retry.attempts) this.ex.flags |= FlagBit.retriesExhausted;
   }
 }
 
@@ -224,17 +250,26 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** Got a connection (no longer pending for the circuit breaker). */
   private connected = false;
   private tryTimer: NodeJS.Timeout | null = null;
+  /** Armed while the client is not draining its response (see the header comment). */
+  private stallTimer: NodeJS.Timeout | null = null;
   /** The per-try timeout fired before undici handed us a controller: abort as soon as it does. */
   private timedOutEarly = false;
+  /** A trailers-only response's head (status, headers), sent at its end or before its first byte. */
+  private heldHead: { status: number; headers: Record<string, string | string[]> } | null = null;
+
+  /** The upstream's status once its response head arrived (0 before). */
+  private status = 0;
+  private readonly startedAt = performance.now();
 
   constructor(
     private readonly run: ForwardRun,
     private readonly endpoint: Endpoint,
     private readonly perTryBound: boolean,
     private readonly isRetry: boolean,
+    private readonly span: TrySpan | null,
   ) {}
 
-  /** Ends this try's accounting once: circuit-breaker counters, and outlier detection on a failure. */
+  /** Ends this try's accounting once: circuit-breaker counters, outlier detection on a failure, its stats and span. */
   private release(failure: GatewayErrorSpec | null): void {
     if (this.tryTimer !== null) {
       clearTimeout(this.tryTimer);
@@ -244,6 +279,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.released = true;
     upstreamFinished(this.run.cluster, this.endpoint, this.connected, failure);
     if (this.isRetry) this.run.cluster.breaker.retries--;
+    // A try that got no response head is counted here, with the time until it failed.
+    if (this.status === 0) this.run.cluster.stats.recordTry(0, (performance.now() - this.startedAt) / 1000);
+    this.span?.end(this.status, failure === null ? null : failure.code);
   }
 
   startTryTimer(ms: number): void {
@@ -272,6 +310,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     const ex = this.run.ex;
     ex.upstreamDurationMs = performance.now() - ex.upstreamStartedAt;
+    this.status = statusCode;
+    this.run.cluster.stats.recordTry(statusCode, ex.upstreamDurationMs / 1000);
     upstreamResponded(this.run.cluster, this.endpoint, statusCode);
     if (this.run.retryOnStatus(statusCode)) {
       // Nothing was sent to the client yet: drop this response (and its connection) and try again.
@@ -281,36 +321,95 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return;
     }
     stripResponseHopByHop(headers);
-    const extra = ex.responseHeadersAdd;
-    if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
+    dropUnframedTrailerHeader(headers, ex.req, statusCode);
+    addFilterResponseHeaders(ex, headers);
     if (this.run.responseHeaders !== null) mutateResponseHeaders(this.run.responseHeaders, headers, ex);
+    if (headers['grpc-status'] !== undefined) {
+      this.heldHead = { status: statusCode, headers: headers as Record<string, string | string[]> };
+      return;
+    }
+    this.writeHead(statusCode, headers as Record<string, string | string[]>);
+  }
+
+  /** false when Node refused the head (e.g. a header invalid for HTTP/2): the response was answered 502. */
+  private writeHead(status: number, headers: Record<string, string | string[]>): boolean {
     try {
-      ex.res.writeHead(statusCode, headers as Record<string, string | string[]>);
+      this.run.ex.res.writeHead(status, headers);
+      return true;
     } catch {
-      // a header Node refuses to send on (e.g. invalid for HTTP/2): the response is not relayable
       this.controller?.abort(new Error('unrelayable upstream response'));
-      sendError(ex, Errors.upstreamProtocolError);
+      sendError(this.run.ex, Errors.upstreamProtocolError);
+      return false;
     }
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.discarded) return;
-    const res = this.run.ex.res;
+    const held = this.heldHead;
+    if (held !== null) {
+      this.heldHead = null;
+      if (!this.writeHead(held.status, held.headers)) return;
+    }
+    const ex = this.run.ex;
+    ex.bytesOut += chunk.length;
+    const res = ex.res;
     if (!res.write(chunk)) {
       controller.pause();
-      this.resumeUpstream ??= () => controller.resume();
+      this.resumeUpstream ??= () => {
+        this.clearStallTimer();
+        controller.resume();
+      };
       res.once('drain', this.resumeUpstream);
+      // A timer per stall, not per chunk: armed when the client stops draining, cleared on 'drain'.
+      this.stallTimer ??= setTimeout(this.onClientStalled, this.run.clientIdleMs);
     }
   }
 
-  onResponseEnd(): void {
+  private clearStallTimer(): void {
+    if (this.stallTimer !== null) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    }
+  }
+
+  /** No progress for idleTimeout: abandon the response and free the upstream connection. */
+  private readonly onClientStalled = (): void => {
+    this.stallTimer = null;
+    const ex = this.run.ex;
+    if (ex.res.writableFinished) return;
+    ex.clientClosed = true; // nobody left to answer: the upstream abort below is not the endpoint's failure
+    ex.errorCode = 'client_stalled';
+    this.controller?.abort(new ClientStalledError('the client did not read its response'));
+    ex.res.destroy();
+  };
+
+  onResponseEnd(controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
     if (this.discarded) return;
     this.release(null);
-    this.run.ex.abortUpstream = null;
-    this.run.ex.res.end();
+    const ex = this.run.ex;
+    ex.abortUpstream = null;
+    const held = this.heldHead;
+    if (held !== null) {
+      this.heldHead = null;
+      endWithHeadersOnly(ex, held.status, held.headers);
+      return;
+    }
+    // undici reads HTTP/2 trailers (node's object) as if they were a raw list and passes {}: take
+    // them from the controller as they arrived.
+    const raw = (controller as { rawTrailers?: unknown }).rawTrailers;
+    const t = relayableTrailers(raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : trailers);
+    if (t !== null) {
+      try {
+        (ex.res as { addTrailers?: (h: Record<string, string | string[]>) => void }).addTrailers?.(t);
+      } catch {
+        // a trailer Node refuses (invalid name or value): the body is complete, end without them
+      }
+    }
+    ex.res.end();
   }
 
   onResponseError(_c: Controller, err: Error): void {
+    this.clearStallTimer();
     if (this.discarded) return;
     const ex = this.run.ex;
     // Nobody to tell when the client left or the gateway already answered (e.g. a request timeout).
@@ -323,6 +422,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   }
 
   abort(reason: Error): void {
+    this.clearStallTimer();
     this.controller?.abort(reason);
   }
 }
@@ -337,6 +437,14 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
   const mirror = a !== null && mirrorSelected(a.mirror) ? a.mirror : null;
   const run = new ForwardRun(ex, cluster, o, headers, retry, a?.responseHeaders ?? null);
 
+  const prefetched = ex.prefetchedBody;
+  if (prefetched !== null) {
+    // A filter (ext_authz withRequestBody) already read the body: kept whole (replayable) or one stream.
+    if (Buffer.isBuffer(prefetched)) ex.bytesIn = prefetched.length;
+    if (mirror !== null && Buffer.isBuffer(prefetched)) sendMirror(mirror, method, o.upstreamPath, headers, prefetched, o.timeoutMs);
+    run.start(prefetched);
+    return;
+  }
   if (!requestHasBody(ex)) {
     if (mirror !== null) sendMirror(mirror, method, o.upstreamPath, headers, null, o.timeoutMs);
     run.start(null);
@@ -346,18 +454,21 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
   const cl = ex.req.headers['content-length'];
   if (retry === null && mirror === null) {
     // With a Content-Length the limit was checked up front; without one, count as it streams.
-    run.start(cl !== undefined ? req : req.pipe(new BodyLimit(o.maxBodyBytes)));
+    run.start(cl !== undefined ? req : req.pipe(new BodyLimit(o.maxBodyBytes, 0, (n) => (ex.bytesIn = n))));
     return;
   }
   // Keep a small body so it can be replayed; a large one is streamed once (no retry, no mirror).
   keepSmallBody(req, cl !== undefined ? Number(cl) : null, RETRY_BODY_LIMIT, o.maxBodyBytes, (r) => {
     if (ex.clientClosed) return;
     if (r.kind === 'error') {
-      if (r.error instanceof BodyTooLargeError) sendError(ex, Errors.bodyTooLarge, undefined, true);
+      if (r.error instanceof BodyTooLargeError) sendError(ex, Errors.bodyTooLarge);
       else sendError(ex, Errors.badRequest);
       return;
     }
-    if (r.kind === 'kept' && mirror !== null) sendMirror(mirror, method, o.upstreamPath, headers, r.body, o.timeoutMs);
+    if (r.kind === 'kept') {
+      ex.bytesIn = r.body.length;
+      if (mirror !== null) sendMirror(mirror, method, o.upstreamPath, headers, r.body, o.timeoutMs);
+    }
     run.start(r.body);
   });
 }

@@ -2,18 +2,21 @@ import { Errors } from '../errors.ts';
 import { normalizePath } from '../router/normalize-path.ts';
 import { plainAddress, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
 import { framingError } from '../listener/request-framing.ts';
+import { dropUnderscoreHeaders, firstUnderscoreHeader } from '../listener/header-names.ts';
 import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
 import { runFilters } from '../filters/filter.ts';
 import type { CompiledRoute } from '../router/types.ts';
 import { RouteInput } from '../router/match.ts';
 import { Exchange, type GatewayRequest, type GatewayResponse } from '../exchange.ts';
 import { acceptOrCreateRequestId } from './request-id.ts';
-import { sendDirect, sendError, sendRedirect } from './respond.ts';
+import { sendDirect, sendError, sendRedirect, sendRejection } from './respond.ts';
 import { forward } from './forward.ts';
 import { proxyWebSocket, SocketResponse } from './websocket.ts';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import { startTrace } from '../observability/trace-context.ts';
+import { tlsVersionOf } from '../listener/tls-version.ts';
 import './metrics.ts'; // registers the retry/mirror/fault counters with /metrics
 import type { OverloadSignal } from '../overload/monitor.ts';
 
@@ -89,7 +92,9 @@ function route(ex: Exchange, view: ListenerView): void {
   const listener = view.listener;
   const headers = req.headers;
   ex.requestId = acceptOrCreateRequestId(headers['x-request-id']);
+  startTrace(ex, view.gen.tracing);
   ex.peer = plainAddress(req.socket?.remoteAddress);
+  ex.tlsVersion = tlsVersionOf(req);
   const trusted = listener.trust !== TRUST_NONE && listener.trust(ex.peer, 0);
   ex.clientIp = trusted
     ? resolveClientAddress(ex.peer, headers['x-forwarded-for'] as string | undefined, listener.trust)
@@ -98,7 +103,7 @@ function route(ex: Exchange, view: ListenerView): void {
   const authority = (headers[':authority'] as string | undefined) ?? headers.host;
   const target = req.url;
   if (!authority || !target || target.charCodeAt(0) !== 0x2f /* '/' */) {
-    sendError(ex, Errors.badRequest, undefined, true);
+    sendError(ex, Errors.badRequest);
     return;
   }
   ex.authority = authority;
@@ -116,6 +121,15 @@ function route(ex: Exchange, view: ListenerView): void {
     return;
   }
 
+  const underscore = firstUnderscoreHeader(req.rawHeaders);
+  if (underscore !== -1) {
+    if (listener.limits.headersWithUnderscores === 'reject') {
+      sendError(ex, Errors.underscoreHeader);
+      return;
+    }
+    dropUnderscoreHeaders(ex, req.rawHeaders, underscore);
+  }
+
   // node enforces requestTimeout on HTTP/1.1 only: bound an HTTP/2 request body the same way, so a
   // stream that trickles its body forever cannot hold an upstream connection.
   if (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders) {
@@ -124,14 +138,14 @@ function route(ex: Exchange, view: ListenerView): void {
 
   const cl = headers['content-length'];
   if (cl !== undefined && Number(cl) > listener.limits.maxBodyBytes) {
-    sendError(ex, Errors.bodyTooLarge, undefined, true);
+    sendError(ex, Errors.bodyTooLarge);
     return;
   }
 
   const q = target.indexOf('?');
   const path = normalizePath(q === -1 ? target : target.slice(0, q));
   if (path === null) {
-    sendError(ex, Errors.badRequest, undefined, true);
+    sendError(ex, Errors.badRequest);
     return;
   }
   ex.path = path;
@@ -149,7 +163,7 @@ function route(ex: Exchange, view: ListenerView): void {
   }
   ex.route = matched;
   if (matched.filters === null) runAction(ex, matched, listener, trusted);
-  else runFilters(ex, matched.filters, 0, () => runAction(ex, matched!, listener, trusted), (r) => sendError(ex, r.error, r.headers), () => sendError(ex, Errors.internal));
+  else runFilters(ex, matched.filters, 0, () => runAction(ex, matched!, listener, trusted), (r) => sendRejection(ex, r), () => sendError(ex, Errors.internal));
 }
 
 /** 408 (or, once the response started, a reset) when the request body is not complete in time. */
@@ -186,7 +200,7 @@ function runAction(ex: Exchange, matched: CompiledRoute, listener: CompiledListe
       const cluster = action.split.choose(ex);
       const upstreamPath = (action.rewritePath === null ? ex.path : action.rewritePath(ex.path)) + ex.query;
       if (ex.upgrade !== null) {
-        proxyWebSocket(ex, cluster, upstreamPath, action, trusted);
+        proxyWebSocket(ex, cluster, upstreamPath, action, trusted, listener.limits.idleTimeoutMs);
         return;
       }
       forward(ex, cluster, {

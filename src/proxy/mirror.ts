@@ -3,7 +3,7 @@ import type { MirrorPolicy } from '../router/types.ts';
 
 // Request mirroring (shadow traffic): a fire-and-forget copy of the request to another cluster. Its
 // answer is read and thrown away, its failure is ignored, and it never waits on or delays the client's
-// request. Only requests without a body or with a small kept body are mirrored (see retry-body.ts).
+// request. Only requests without a body or with a small kept body are mirrored (see request-body.ts).
 // As Envoy does, the copy's Host gets a `-shadow` suffix so the receiver can tell it apart.
 
 export const MIRROR_TIMEOUT_MS = 10_000;
@@ -61,7 +61,16 @@ export function sendMirror(
     mirrored++;
     const limit = timeoutMs > 0 ? timeoutMs : MIRROR_TIMEOUT_MS;
     endpoint.pool.dispatch(
-      { path, method: method as Dispatcher.HttpMethod, headers: h, body, headersTimeout: limit, bodyTimeout: limit },
+      {
+        path,
+        // The cluster's SNI and verified name: without it undici would take the `-shadow` Host.
+        servername: endpoint.servername,
+        method: method as Dispatcher.HttpMethod,
+        headers: h,
+        body,
+        headersTimeout: limit,
+        bodyTimeout: limit,
+      } as Dispatcher.DispatchOptions, // `servername` is read by undici but missing from its types
       new DiscardHandler(() => endpoint.active--),
     );
   } catch {

@@ -1,18 +1,43 @@
+import { constants as h2constants, type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+import type { Readable } from 'node:stream';
 import { errorBody, type GatewayErrorSpec } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
+import type { Rejection } from '../filters/filter.ts';
 
-// Responses the gateway makes itself: errors (JSON per SPEC), direct responses and redirects.
+// Responses the gateway makes itself: errors (JSON per SPEC, or gRPC's own form for gRPC clients),
+// direct responses and redirects.
+
+/** A gRPC request (`application/grpc`, `application/grpc+proto`, …; not gRPC-Web, which has its own framing). */
+export function isGrpcRequest(ex: Exchange): boolean {
+  const ct = ex.req.headers['content-type'];
+  return ct !== undefined && ct.startsWith('application/grpc') && (ct.length === 16 || ct[16] === '+' || ct[16] === ';');
+}
+
+/** grpc-message is percent-encoded: every byte outside 0x20–0x7E, and '%' itself (gRPC over HTTP/2 spec). */
+export function grpcMessage(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
 
 /**
- * Answers with the gateway error `e`. `closeConnection` asks an HTTP/1.1 client to close (after a
- * malformed or oversized request the rest of the stream cannot be trusted); HTTP/2 has no such header.
+ * Answers with the gateway error `e`. When the error ends the request stream (malformed, too large,
+ * too slow: the rest of the bytes cannot be trusted), HTTP/1.1 closes the connection and HTTP/2
+ * resets the stream's unread body once the answer is out; `endRequest` asks for that for any error.
  */
-export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Record<string, string>, closeConnection = false): void {
+export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Record<string, string>, endRequest = false): void {
+  const ends = endRequest || e.endsRequestStream;
   const res = ex.res;
   ex.errorCode = e.code;
   if (res.headersSent) {
     // Too late for a status: the only honest signal left is to cut the response.
     res.destroy();
+    return;
+  }
+  if (isGrpcRequest(ex)) {
+    sendGrpcError(ex, e, extraHeaders, ends);
     return;
   }
   const body = errorBody(e, ex.requestId);
@@ -22,19 +47,128 @@ export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Reco
     'x-request-id': ex.requestId,
     'cache-control': 'no-store',
   };
-  const extra = ex.responseHeadersAdd;
-  if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
+  addFilterResponseHeaders(ex, headers);
   if (extraHeaders) Object.assign(headers, extraHeaders);
-  if (closeConnection && ex.req.httpVersionMajor === 1) headers.connection = 'close';
+  if (ends) endRequestStream(ex, headers);
   res.writeHead(e.status, headers);
-  res.end(ex.req.method === 'HEAD' ? undefined : body);
+  if (ex.req.method === 'HEAD') res.end();
+  else {
+    ex.bytesOut += headers['content-length'] as number;
+    res.end(body);
+  }
 }
 
-/** Filters' response headers (RateLimit-*, …) on the gateway's own answers too. */
-function withAdded(ex: Exchange, headers: Record<string, string | number>): Record<string, string | number> {
-  const extra = ex.responseHeadersAdd;
-  if (extra !== null) for (let i = 0; i < extra.length; i += 2) headers[extra[i]] = extra[i + 1];
+/**
+ * A gateway error for a gRPC client: HTTP 200 and a trailers-only answer (one HEADERS frame with
+ * END_STREAM) carrying `grpc-status` and `grpc-message`, with the error code beside them.
+ */
+function sendGrpcError(ex: Exchange, e: GatewayErrorSpec, extraHeaders: Record<string, string> | undefined, ends: boolean): void {
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/grpc',
+    'grpc-status': String(e.grpcStatus),
+    'grpc-message': grpcMessage(e.message),
+    'x-gatehouse-error': e.code,
+    'x-request-id': ex.requestId,
+  };
+  addFilterResponseHeaders(ex, headers);
+  if (extraHeaders) Object.assign(headers, extraHeaders);
+  if (ends) endRequestStream(ex, headers);
+  endWithHeadersOnly(ex, 200, headers);
+}
+
+/** HTTP/1.1: ask to close; HTTP/2: reset the stream with NO_ERROR after the answer if the body is still coming. */
+function endRequestStream(ex: Exchange, headers: Record<string, string | number>): void {
+  if (ex.req.httpVersionMajor === 1) {
+    headers.connection = 'close';
+    return;
+  }
+  const req = ex.req as Http2ServerRequest;
+  if (req.complete || req.stream.endAfterHeaders) return;
+  // RFC 9113 §8.1: a server that answered before the request ended may ask the client to stop
+  // sending with RST_STREAM(NO_ERROR); otherwise the stream stays half-open until the session ends.
+  // (the stream's own 'finish': compat responses report theirs only when both sides are done)
+  const stream = req.stream;
+  stream.once('finish', () => {
+    if (!stream.destroyed) stream.close(h2constants.NGHTTP2_NO_ERROR);
+  });
+}
+
+/**
+ * Ends the response with its head only. Over HTTP/2 this is one HEADERS frame with END_STREAM, which
+ * gRPC clients need to read a trailers-only answer (node's compat writeHead sends the headers at once
+ * and the end of stream in a separate frame).
+ */
+export function endWithHeadersOnly(ex: Exchange, status: number, headers: OutgoingHttpHeaders): void {
+  const res = ex.res;
+  if (ex.req.httpVersionMajor === 2 && 'stream' in res) {
+    const stream = (res as unknown as Http2ServerResponse).stream;
+    if (!stream.destroyed && !stream.headersSent) {
+      stream.respond({ ...headers, ':status': status }, { endStream: true });
+      res.end();
+      return;
+    }
+  }
+  res.writeHead(status, headers);
+  res.end();
+}
+
+type MutableHeaders = Record<string, string | string[] | number | undefined>;
+
+/**
+ * Filters' response headers (RateLimit-*, ext_authz's) on any response: `responseHeadersAdd` replaces
+ * a header of the same name, `responseHeadersAppend` adds one more value.
+ */
+export function addFilterResponseHeaders(ex: Exchange, headers: MutableHeaders): void {
+  const set = ex.responseHeadersAdd;
+  if (set !== null) for (let i = 0; i < set.length; i += 2) headers[set[i]] = set[i + 1];
+  const more = ex.responseHeadersAppend;
+  if (more === null) return;
+  for (let i = 0; i < more.length; i += 2) {
+    const prev = headers[more[i]];
+    if (prev === undefined) headers[more[i]] = more[i + 1];
+    else if (Array.isArray(prev)) prev.push(more[i + 1]);
+    else headers[more[i]] = [String(prev), more[i + 1]];
+  }
+}
+
+function withAdded(ex: Exchange, headers: Record<string, string | number>): MutableHeaders {
+  addFilterResponseHeaders(ex, headers);
   return headers;
+}
+
+/**
+ * A filter's refusal: the gateway's JSON error, or (ext_authz denial) the response the filter chose.
+ * A body a filter had started reading is drained, so an HTTP/1.1 connection can carry the next request.
+ */
+export function sendRejection(ex: Exchange, r: Rejection): void {
+  const body = ex.prefetchedBody;
+  if (body !== null && !Buffer.isBuffer(body)) (body as Readable).resume();
+  const own = r.response;
+  if (own === undefined) {
+    sendError(ex, r.error, r.headers, r.closeConnection === true);
+    return;
+  }
+  ex.errorCode = r.error.code;
+  if (ex.res.headersSent) {
+    ex.res.destroy();
+    return;
+  }
+  const headers: MutableHeaders = { ...own.headers };
+  addFilterResponseHeaders(ex, headers);
+  // No body where HTTP forbids one (HEAD, 204, 304).
+  const bodyless = ex.req.method === 'HEAD' || own.status === 204 || own.status === 304;
+  if (own.status !== 204) headers['content-length'] = bodyless ? 0 : own.body.length;
+  else delete headers['content-length'];
+  headers['x-request-id'] = ex.requestId;
+  try {
+    ex.res.writeHead(own.status, headers as Record<string, string | string[] | number>);
+  } catch {
+    // A header node refuses to send (on HTTP/2, say): the filter's answer cannot be relayed.
+    sendError(ex, r.error);
+    return;
+  }
+  if (!bodyless) ex.bytesOut += own.body.length;
+  ex.res.end(bodyless ? undefined : own.body);
 }
 
 export function sendDirect(ex: Exchange, status: number, body: Buffer, contentType: string): void {
@@ -46,7 +180,11 @@ export function sendDirect(ex: Exchange, status: number, body: Buffer, contentTy
       'x-request-id': ex.requestId,
     }),
   );
-  ex.res.end(ex.req.method === 'HEAD' ? undefined : body);
+  if (ex.req.method === 'HEAD') ex.res.end();
+  else {
+    ex.bytesOut += body.length;
+    ex.res.end(body);
+  }
 }
 
 export function sendRedirect(ex: Exchange, status: number, location: string): void {

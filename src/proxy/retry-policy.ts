@@ -105,3 +105,8 @@ export function recordRetry(cluster: string): void {
 export function retryStats(): ReadonlyMap<string, number> {
   return retriesByCluster;
 }
+
+/** A cluster left the config: its retry count (and so its series) goes with it. */
+export function forgetRetries(cluster: string): void {
+  retriesByCluster.delete(cluster);
+}

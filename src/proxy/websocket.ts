@@ -18,7 +18,8 @@ import { classifyUpstreamError } from './forward.ts';
 // either side closes: a clean close (FIN) is passed on as a clean close, an error destroys both.
 // An upstream that refuses the upgrade (any non-101 answer) has its answer relayed and the
 // connection closed. Upgrade on a route without `websocket: true`, or to another protocol than
-// websocket, gets 403 `upgrade_not_allowed`.
+// websocket, gets 403 `upgrade_not_allowed`. An open tunnel through which nothing moved, either
+// way, for the listener's idleTimeout is closed (applications keep theirs alive with pings).
 
 /** A GatewayResponse over the raw client socket of an Upgrade request (for the gateway's own answers). */
 export class SocketResponse implements GatewayResponse {
@@ -73,8 +74,12 @@ function isWebSocketUpgrade(ex: Exchange): boolean {
   return typeof u === 'string' && u.toLowerCase() === 'websocket';
 }
 
-/** Joins two sockets; a clean end is passed on, an error or abrupt close tears both down. */
-function join(a: Duplex, b: Duplex): void {
+/**
+ * Joins two sockets; a clean end is passed on, an error or abrupt close tears both down, and so
+ * does `idleMs` without a byte either way (every byte crosses both sockets, so either one going
+ * idle means the tunnel is).
+ */
+function join(a: Duplex, b: Duplex, idleMs: number): void {
   a.pipe(b);
   b.pipe(a);
   const onError = () => {
@@ -83,6 +88,7 @@ function join(a: Duplex, b: Duplex): void {
   };
   a.on('error', onError);
   b.on('error', onError);
+  for (const s of [a, b] as Array<Duplex & { setTimeout?: (ms: number, cb: () => void) => unknown }>) s.setTimeout?.(idleMs, onError);
   // One side gone: finish the other cleanly, and cut it if its peer does not close within a grace period.
   const closeOther = (s: Duplex) => {
     if (s.destroyed) return;
@@ -96,7 +102,14 @@ function join(a: Duplex, b: Duplex): void {
   b.once('close', () => closeOther(a));
 }
 
-export function proxyWebSocket(ex: Exchange, cluster: Cluster, upstreamPath: string, action: ForwardAction, trustedPeer: boolean): void {
+export function proxyWebSocket(
+  ex: Exchange,
+  cluster: Cluster,
+  upstreamPath: string,
+  action: ForwardAction,
+  trustedPeer: boolean,
+  idleTimeoutMs: number,
+): void {
   const upgrade = ex.upgrade!;
   if (!action.websocket || !isWebSocketUpgrade(ex)) {
     sendError(ex, Errors.upgradeNotAllowed);
@@ -147,7 +160,7 @@ export function proxyWebSocket(ex: Exchange, cluster: Cluster, upstreamPath: str
     if (upHead.length > 0) client.write(upHead);
     if (upgrade.head.length > 0) upSocket.write(upgrade.head);
     upSocket.setNoDelay(true);
-    join(client, upSocket);
+    join(client, upSocket, idleTimeoutMs);
   });
 
   up.once('response', (res) => {

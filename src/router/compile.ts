@@ -5,15 +5,18 @@ import type { RequestFilter } from '../filters/filter.ts';
 import { compileRateLimitFilters } from '../filters/ratelimit/filter.ts';
 import { RateLimits } from '../filters/ratelimit/runtime.ts';
 import type { AuthnRuntime } from '../filters/authn/runtime.ts';
+import type { ExtAuthzRuntime } from '../filters/ext-authz/runtime.ts';
 import { compileAuthz } from '../filters/authz/filter.ts';
 import { compileFaultFilter } from '../filters/fault/fault-filter.ts';
 import { compileHeaderMutation } from '../proxy/header-mutations.ts';
 import { compileRetryPolicy } from '../proxy/retry-policy.ts';
+import type { ConfigOrigin } from '../config/merge.ts';
 import type { ClusterChoice, CompiledRoute, CompiledVirtualHost, ForwardAction, RouteAction, RouteRequest } from './types.ts';
-import { compileMatch } from './match.ts';
+import { allOf, compileConditions } from './match.ts';
+import { RouteStats } from '../observability/request-stats.ts';
 import { RouteIndex } from './route-index.ts';
 import { compilePrefixRewrite } from './rewrite.ts';
-import { compileStickyKey, SingleCluster, WeightedSplit } from './split.ts';
+import { compileStickyKey, describeSticky, SingleCluster, WeightedSplit } from './split.ts';
 
 // Compiles a virtual host's routes once per generation: predicates into closures, the route list into
 // an index, actions into ready objects (split tables, rewrites, header edits, retry policy), filters
@@ -49,7 +52,7 @@ function compileSplit(
     errors.push({ path: `${path}.weightedClusters`, message: 'total weight must be above 0' });
     return null;
   }
-  return new WeightedSplit(entries, a.stickyOn ? compileStickyKey(a.stickyOn) : null);
+  return new WeightedSplit(entries, a.stickyOn ? compileStickyKey(a.stickyOn) : null, a.stickyOn ? describeSticky(a.stickyOn) : null);
 }
 
 function compileForward(
@@ -110,7 +113,8 @@ function compileAction(
 
 /**
  * The route's filter chain, in the order the SPEC implies: IP-keyed rate limits (cheap, before any
- * token work) → authn → authz → claim-keyed rate limits → fault injection. Each concern adds its filter here.
+ * token work) → authn → authz → ext_authz → claim-keyed rate limits → internal token → fault injection.
+ * Each concern adds its filter here.
  */
 function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: FilterDeps): RequestFilter[] | null {
   const filters: RequestFilter[] = [];
@@ -122,6 +126,10 @@ function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: Filter
   else if (deps.authn?.guard) filters.push(deps.authn.guard); // no authn: still drop spoofed identity headers
   const authz = compileAuthz(r.authz ?? vh.authz);
   if (authz) filters.push(authz);
+  // External authorization: the route's (null turns the host's off), else the host's.
+  const extAuthz = r.extAuthz === null ? undefined : (r.extAuthz ?? vh.extAuthz);
+  const ext = extAuthz && deps.extAuthz ? deps.extAuthz.filterFor(extAuthz, vh.name, r.name) : null;
+  if (ext) filters.push(ext);
   if (limits.afterAuthn) filters.push(limits.afterAuthn); // claim keys: need the verified claims
   if (deps.authn?.internalTokenFilter) filters.push(deps.authn.internalTokenFilter); // minted last: only for admitted requests
   // Fault injection last: only traffic that would have been forwarded is delayed or aborted.
@@ -130,11 +138,23 @@ function compileRouteFilters(vh: VirtualHostConfig, r: RouteConfig, deps: Filter
   return filters.length > 0 ? filters : null;
 }
 
-/** Compiled per-generation objects route filters are built from. */
 /** The per-generation runtimes a route's filters are built from. */
 export interface FilterDeps {
   readonly authn?: AuthnRuntime;
   readonly rateLimits?: RateLimits;
+  /** Where the virtual host came from (default yaml): shown by the admin API on each route. */
+  readonly origin?: ConfigOrigin;
+  readonly extAuthz?: ExtAuthzRuntime;
+  /**
+   * The stats of the route of the same virtual host and name in the previous generation, so its
+   * counters carry on across a reload (default: fresh stats).
+   */
+  readonly previousStats?: (virtualHost: string, route: string) => RouteStats | undefined;
+}
+
+/** Clusters a route's action can send to (for its stats cells). */
+function destinations(action: RouteAction): string[] {
+  return action.kind === 'forward' ? action.split.clusters.map((c) => c.name) : [];
 }
 
 export function compileVirtualHost(
@@ -148,18 +168,32 @@ export function compileVirtualHost(
 ): CompiledVirtualHost {
   const routes: CompiledRoute[] = [];
   const matches: RouteConfig['match'][] = [];
+  const origin = deps.origin ?? 'yaml';
   for (const [i, r] of vh.routes.entries()) {
     const action = compileAction(r, `${path}.routes[${i}]`, clusters, errors);
     if (!action) continue;
     const filters = compileRouteFilters(vh, r, deps);
+    const conditions = Object.freeze(compileConditions(r.match));
+    const stats = (deps.previousStats?.(vh.name, r.name) ?? new RouteStats(vh.name, r.name)).expect(destinations(action));
     routes.push(
-      Object.freeze({ name: r.name, virtualHost: vh.name, order: routes.length, matches: compileMatch(r.match), filters, action }),
+      Object.freeze({
+        name: r.name,
+        virtualHost: vh.name,
+        origin,
+        order: routes.length,
+        matches: allOf(conditions),
+        conditions,
+        stats,
+        filters,
+        action,
+      }),
     );
     matches.push(r.match);
   }
   const index = new RouteIndex(routes, matches);
   return Object.freeze({
     name: vh.name,
+    domains: Object.freeze([...vh.domains]),
     routes: Object.freeze(routes),
     match: (r: RouteRequest) => index.match(r),
   });

@@ -82,15 +82,61 @@ export function compileQueryMatcher(m: QueryMatcherConfig): Pred {
   };
 }
 
-/** The route's whole `match` as one predicate; the cheap checks (path, method) run first. */
-export function compileMatch(m: RouteMatchConfig): Pred {
-  const preds: Pred[] = [compilePathPredicate(m)];
+/**
+ * One condition of a route's `match`, named for `explain`. The route's fast predicate is composed of
+ * these same functions, so explain's "first condition that failed" is exactly what routing tested.
+ */
+export interface RouteCondition {
+  /** e.g. `prefix /checkout`, `methods GET,POST`, `header x-env prefix "prod"`. */
+  readonly describe: string;
+  readonly test: Pred;
+  /** What the condition looked at in `r` (the path, the method, a header or query value), for explain. */
+  observed(r: RouteRequest): string;
+}
+
+const shown = (v: string | undefined) => (v === undefined ? '(absent)' : JSON.stringify(v));
+
+function describeHeader(m: HeaderMatcherConfig): string {
+  const how =
+    m.present ? 'present'
+    : m.absent ? 'absent'
+    : m.exact !== undefined ? `exact ${JSON.stringify(m.exact)}`
+    : m.prefix !== undefined ? `prefix ${JSON.stringify(m.prefix)}`
+    : m.suffix !== undefined ? `suffix ${JSON.stringify(m.suffix)}`
+    : `regex ${JSON.stringify(m.regex)}`;
+  return `header ${m.name.toLowerCase()} ${how}${m.invert ? ' (inverted)' : ''}`;
+}
+
+function describeQuery(m: QueryMatcherConfig): string {
+  const how = m.present ? 'present' : m.exact !== undefined ? `exact ${JSON.stringify(m.exact)}` : `regex ${JSON.stringify(m.regex)}`;
+  return `query ${m.name} ${how}`;
+}
+
+function describePath(m: RouteMatchConfig): string {
+  if (m.path !== undefined) return `path ${m.path}`;
+  if (m.regex !== undefined) return `regex ${m.regex}`;
+  return `prefix ${m.prefix ?? '/'}`;
+}
+
+/** The conditions of a route's `match`, cheap ones (path, method) first: the order they are tested in. */
+export function compileConditions(m: RouteMatchConfig): RouteCondition[] {
+  const out: RouteCondition[] = [{ describe: describePath(m), test: compilePathPredicate(m), observed: (r) => r.path }];
   if (m.methods && m.methods.length > 0) {
     const methods = new Set(m.methods);
-    preds.push((r) => methods.has(r.method));
+    out.push({ describe: `methods ${m.methods.join(',')}`, test: (r) => methods.has(r.method), observed: (r) => r.method });
   }
-  for (const h of m.headers ?? []) preds.push(compileHeaderMatcher(h));
-  for (const q of m.query ?? []) preds.push(compileQueryMatcher(q));
+  for (const h of m.headers ?? []) {
+    const lower = h.name.toLowerCase();
+    const name = lower === ':authority' ? 'host' : lower;
+    out.push({ describe: describeHeader(h), test: compileHeaderMatcher(h), observed: (r) => shown(headerValue(r.headers, name)) });
+  }
+  for (const q of m.query ?? []) out.push({ describe: describeQuery(q), test: compileQueryMatcher(q), observed: (r) => shown(r.queryParam(q.name)) });
+  return out;
+}
+
+/** All conditions as one predicate (the routing fast path). */
+export function allOf(conditions: readonly RouteCondition[]): Pred {
+  const preds = conditions.map((c) => c.test);
   if (preds.length === 1) return preds[0];
   if (preds.length === 2) {
     const [a, b] = preds;
@@ -100,6 +146,17 @@ export function compileMatch(m: RouteMatchConfig): Pred {
     for (let i = 0; i < preds.length; i++) if (!preds[i](r)) return false;
     return true;
   };
+}
+
+/** The route's whole `match` as one predicate; the cheap checks (path, method) run first. */
+export function compileMatch(m: RouteMatchConfig): Pred {
+  return allOf(compileConditions(m));
+}
+
+/** Tracing mode of the matcher: the first condition `r` fails, or null when the route matches. */
+export function firstFailure(conditions: readonly RouteCondition[], r: RouteRequest): RouteCondition | null {
+  for (const c of conditions) if (!c.test(r)) return c;
+  return null;
 }
 
 function decodeQueryPart(s: string): string {

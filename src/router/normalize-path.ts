@@ -1,6 +1,8 @@
 // Path normalisation, done once per request before routing and authorization, so that
 // `/public/../admin`, `/public/%2e%2e/admin` or `//admin` can never match as something else.
 //
+//  - a raw backslash is a slash (as Istio's default normalisation and WHATWG URL parsers, IIS and
+//    many frameworks read it): `/public\..\admin` is `/admin`, and `/admin` is what is forwarded;
 //  - percent-encoded unreserved characters (A-Z a-z 0-9 - . _ ~) are decoded; other escapes are kept,
 //    with upper-case hex. An encoded slash (%2F) or backslash (%5C) stays encoded and opaque: it is
 //    part of a segment, never a separator (what the upstream sees is what we matched).
@@ -18,6 +20,7 @@ const SLASH = 0x2f;
 const DOT = 0x2e;
 const PERCENT = 0x25;
 const SEMICOLON = 0x3b;
+const BACKSLASH = 0x5c;
 
 /** Strict UTF-8 (WHATWG): rejects overlong forms, surrogates and truncated sequences. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -50,7 +53,7 @@ function needsWork(p: string): boolean {
   const n = p.length;
   for (let i = 0; i < n; i++) {
     const c = p.charCodeAt(i);
-    if (c === PERCENT) return true;
+    if (c === PERCENT || c === BACKSLASH) return true;
     if (c < 0x21 || c > 0x7e) return true; // control characters, spaces and non-ASCII are refused in the slow path
     if (c === SLASH && i + 1 < n) {
       const d = p.charCodeAt(i + 1);
@@ -77,6 +80,14 @@ export function normalizePath(p: string): string | null {
   for (let i = 0; i < p.length; i++) {
     const c = p.charCodeAt(i);
     if (c < 0x21 || c > 0x7e) return null;
+    if (c === BACKSLASH) {
+      if (high !== null) {
+        if (!validUtf8(high)) return null;
+        high = null;
+      }
+      decoded += '/';
+      continue;
+    }
     if (c !== PERCENT) {
       if (high !== null) {
         if (!validUtf8(high)) return null;

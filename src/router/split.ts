@@ -13,6 +13,8 @@ import type { ClusterChoice, StickySource } from './types.ts';
 
 export class SingleCluster implements ClusterChoice {
   readonly clusters: readonly Cluster[];
+  readonly weights: readonly number[] = [1];
+  readonly sticky = null;
   constructor(private readonly cluster: Cluster) {
     this.clusters = [cluster];
   }
@@ -41,6 +43,14 @@ export function cookieValue(header: string | string[] | undefined, name: string)
   return undefined;
 }
 
+/** `cookie session`, `header x-user`, `claim sub`, `clientIp`: what a sticky split hashes on. */
+export function describeSticky(s: StickyOnConfig): string {
+  if (s.cookie !== undefined) return `cookie ${s.cookie}`;
+  if (s.header !== undefined) return `header ${s.header.toLowerCase()}`;
+  if (s.claim !== undefined) return `claim ${s.claim}`;
+  return 'clientIp';
+}
+
 export function compileStickyKey(s: StickyOnConfig): StickyKey {
   if (s.cookie !== undefined) {
     const name = s.cookie;
@@ -66,14 +76,18 @@ export function compileStickyKey(s: StickyOnConfig): StickyKey {
 
 export class WeightedSplit implements ClusterChoice {
   readonly clusters: readonly Cluster[];
+  readonly weights: readonly number[];
   private readonly cumulative: Uint32Array;
   readonly total: number;
 
   constructor(
     entries: ReadonlyArray<{ cluster: Cluster; weight: number }>,
-    private readonly sticky: StickyKey | null,
+    private readonly stickyKey: StickyKey | null,
+    /** describeSticky() of the config, for explain and the dashboard. */
+    readonly sticky: string | null = null,
   ) {
     this.clusters = entries.map((e) => e.cluster);
+    this.weights = entries.map((e) => e.weight);
     this.cumulative = new Uint32Array(entries.length);
     let sum = 0;
     entries.forEach((e, i) => (this.cumulative[i] = sum += e.weight));
@@ -91,6 +105,6 @@ export class WeightedSplit implements ClusterChoice {
   }
 
   choose(src: StickySource): Cluster {
-    return this.at(this.point(this.sticky === null ? undefined : this.sticky(src)));
+    return this.at(this.point(this.stickyKey === null ? undefined : this.stickyKey(src)));
   }
 }

@@ -3,6 +3,9 @@ import type { Cluster } from '../upstream/cluster.ts';
 import type { RequestFilter } from '../filters/filter.ts';
 import type { HeaderMutation } from '../proxy/header-mutations.ts';
 import type { RetryPolicy } from '../proxy/retry-policy.ts';
+import type { ConfigOrigin } from '../config/merge.ts';
+import type { RouteStats } from '../observability/request-stats.ts';
+import type { RouteCondition } from './match.ts';
 
 // Compiled routing objects: built once per generation by router/compile.ts, read per request.
 
@@ -18,6 +21,10 @@ export interface ClusterChoice {
   choose(src: StickySource): Cluster;
   /** Every cluster this choice can return (for the admin view and tests). */
   readonly clusters: readonly Cluster[];
+  /** The weight of each of `clusters` (1 for a single cluster). */
+  readonly weights: readonly number[];
+  /** What a sticky split hashes on (`cookie session`, …), or null. */
+  readonly sticky: string | null;
 }
 
 export interface MirrorPolicy {
@@ -66,17 +73,25 @@ export interface RouteRequest {
 export interface CompiledRoute {
   readonly name: string;
   readonly virtualHost: string;
+  /** Where the route came from: the YAML file or an xDS RouteConfiguration. */
+  readonly origin: ConfigOrigin;
   /** Position in the virtual host: first match wins, so lower wins. */
   readonly order: number;
   /** Every predicate of the route's `match` (path, methods, headers, query). */
   matches(r: RouteRequest): boolean;
-  /** Filters run before the action, in order (rate limit by IP → authn → authz → other limits → fault); null when none. */
+  /** The same predicates one by one, named: what `explain` walks (router/explain.ts). */
+  readonly conditions: readonly RouteCondition[];
+  /** The route's request counters and duration histogram (observability/request-stats.ts). */
+  readonly stats: RouteStats;
+  /** Filters run before the action, in order (rate limit by IP → authn → authz → ext_authz → other limits → fault); null when none. */
   readonly filters: readonly RequestFilter[] | null;
   readonly action: RouteAction;
 }
 
 export interface CompiledVirtualHost {
   readonly name: string;
+  /** Its domains as configured (exact, `*.suffix`, `*`). */
+  readonly domains: readonly string[];
   readonly routes: readonly CompiledRoute[];
   /** The first route that matches, or null. Indexed: does not scan every route of a large host. */
   match(r: RouteRequest): CompiledRoute | null;

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { ConfigError } from '../config/load.ts';
 import { buildSniTable, type CertificateMaterial } from '../listener/sni.ts';
+import { effectiveCiphers } from '../listener/tls-profile.ts';
 import { compileTrust } from '../listener/client-address.ts';
 import { HostTable } from '../router/host-table.ts';
 import { compileVirtualHost } from '../router/compile.ts';
@@ -18,6 +19,13 @@ import { ActiveHealthChecker } from '../health/active-check.ts';
 import { log } from '../observability/logger.ts';
 import type { CompiledListener, Generation } from './generation.ts';
 import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runtime.ts';
+import { YAML_ONLY, type ConfigOrigins } from '../config/merge.ts';
+import type { EndpointSource } from '../upstream/discovery/index.ts';
+import type { CompiledVirtualHost } from '../router/types.ts';
+import { SpanExport } from '../observability/tracing/span-export.ts';
+import { earliestExpiry, leafExpiry } from '../observability/cert-expiry.ts';
+import type { CertificateExpiry, RouteStats } from '../observability/request-stats.ts';
+import { compileExtAuthz } from '../filters/ext-authz/runtime.ts';
 
 // compile(snapshot, previous): builds every runtime object once — TLS contexts, SNI tables, route
 // tables, clusters with their pools and balancers. Clusters whose config and TLS material did not
@@ -35,19 +43,33 @@ export interface CompileResult {
   readonly generation: Generation;
   /** Clusters of the previous generation that the new one does not use: close them after the swap. */
   readonly retired: Cluster[];
-  /** Other resources of the previous generation it no longer uses (authn providers, minter): close after the swap. */
+  /** Other resources of the previous generation it no longer uses (authn providers, minter, ext_authz services): close after the swap. */
   readonly retiredResources: Closeable[];
   /** Background work the gateway's readiness waits for, bounded (first JWKS fetches, Redis). */
   readonly warming: Warmup[];
+  /**
+   * The generation will never serve (its listeners could not bind): closes everything this compile
+   * created — clusters, Redis connections, JWKS key sets — and nothing it took over from `previous`.
+   */
+  discard(): void;
 }
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000; // Envoy's default route timeout
+
+/** What a compile needs besides the config when xDS is on. */
+export interface CompileInputs {
+  /** Which virtual hosts and clusters came from xDS (the rest from the YAML file). */
+  readonly origins?: ConfigOrigins;
+  /** Where `eds` clusters read their endpoints (the xDS client's store). */
+  readonly endpoints?: EndpointSource;
+}
 
 async function compileListener(
   cfg: GatewayConfig['listeners'][number],
   index: number,
   httpsPort: number,
   errors: ConfigError[],
+  certificates: CertificateExpiry[],
 ): Promise<CompiledListener | null> {
   const addr = parseHostPort(cfg.address);
   if (!addr) {
@@ -61,13 +83,19 @@ async function compileListener(
       try {
         const [cert, key] = await Promise.all([readFile(c.certFile), readFile(c.keyFile)]);
         material.push({ cert, key, serverNames: c.serverNames ?? [] });
+        const expiresAt = leafExpiry(cert);
+        if (expiresAt !== null) certificates.push({ kind: 'listener', name: cfg.name, file: c.certFile, expiresAt });
       } catch (err) {
         errors.push({ path: `listeners[${index}].tls.certificates[${i}]`, message: `cannot read: ${(err as Error).message}` });
       }
     }
     if (material.length !== cfg.tls.certificates.length) return null;
     try {
-      sni = buildSniTable(material, cfg.tls.minVersion);
+      sni = buildSniTable(material, {
+        minVersion: cfg.tls.minVersion,
+        ciphers: effectiveCiphers(cfg.tls.ciphers),
+        ecdhCurve: cfg.tls.ecdhCurves,
+      });
     } catch (err) {
       errors.push({ path: `listeners[${index}].tls.certificates`, message: `invalid certificate or key: ${(err as Error).message}` });
       return null;
@@ -88,6 +116,7 @@ async function compileListener(
       idleTimeoutMs: l.idleTimeout,
       http2MaxConcurrentStreams: l.http2MaxConcurrentStreams,
       maxConnections: l.maxConnections,
+      headersWithUnderscores: l.headersWithUnderscores,
     },
     trust: compileTrust(cfg.trustedProxies?.cidrs),
     httpsPort,
@@ -102,8 +131,11 @@ async function compileCluster(
   index: number,
   previous: ReadonlyMap<string, Cluster> | undefined,
   dns: { servers: readonly string[] | undefined; resolver: () => HostResolver },
+  inputs: CompileInputs,
   errors: ConfigError[],
+  certificates: CertificateExpiry[],
 ): Promise<Cluster | null> {
+  const origin = inputs.origins?.clusters.has(cfg.name) ? 'xds' : 'yaml';
   let tls = null;
   if (cfg.tls) {
     try {
@@ -112,12 +144,17 @@ async function compileCluster(
       errors.push({ path: `clusters[${index}].tls`, message: `cannot read: ${(err as Error).message}` });
       return null;
     }
+    const cert = cfg.tls.certFile ? leafExpiry(tls.options.cert as Buffer | undefined) : null;
+    if (cert !== null) certificates.push({ kind: 'cluster', name: cfg.name, file: cfg.tls.certFile!, expiresAt: cert });
+    const ca = cfg.tls.caFile ? earliestExpiry(tls.options.ca as Buffer | undefined) : null;
+    if (ca !== null) certificates.push({ kind: 'cluster_ca', name: cfg.name, file: cfg.tls.caFile!, expiresAt: ca });
   }
   const fingerprint = createHash('sha256')
     .update(JSON.stringify(cfg))
     .update(tls?.fingerprint ?? 'plain')
     // A DNS-discovered cluster also depends on the resolver it asks.
     .update(DNS_KINDS.has(cfg.discovery.type) ? JSON.stringify(dns.servers ?? null) : '')
+    .update(origin)
     .digest('hex');
   const reusable = previous?.get(cfg.name);
   if (reusable && reusable.fingerprint === fingerprint) return reusable;
@@ -143,6 +180,8 @@ async function compileCluster(
     hashKey: HASH_POLICIES.has(policy) ? compileHashKey(cfg.loadBalancer?.hashOn) : null,
     circuitBreakers: cfg.circuitBreakers,
     ...(cfg.outlierDetection ? { outlierDetection: cfg.outlierDetection } : {}),
+    origin,
+    ...(reusable ? { stats: reusable.stats } : {}),
   });
   if (cfg.healthCheck) {
     const hc = cfg.healthCheck;
@@ -151,12 +190,13 @@ async function compileCluster(
   }
   const built = buildDiscovery(cfg.discovery, {
     resolver: DNS_KINDS.has(cfg.discovery.type) ? dns.resolver() : NO_RESOLVER,
+    ...(inputs.endpoints ? { endpoints: inputs.endpoints } : {}),
     onFailure: (err, inARow) => {
       cluster.metrics.dnsFailures.inc();
       // Log the start of an outage, not every retry of it (the metric counts them all).
       if (inARow === 1) log.warn({ cluster: cfg.name, err: (err as Error)?.message }, 'discovery failed; keeping the last good endpoints');
     },
-  });
+  }, cfg.name);
   if (!built.ok) {
     errors.push({ path: `clusters[${index}].discovery.${built.path}`, message: built.message });
     return cluster;
@@ -185,47 +225,173 @@ export async function compile(
   configFile: string,
   version: number,
   previous?: Generation,
+  inputs: CompileInputs = {},
 ): Promise<CompileResult> {
   const errors: ConfigError[] = [];
 
   const clusters = new Map<string, Cluster>();
   let resolver: HostResolver | null = null; // one per compile, shared by its DNS clusters
   const dns = { servers: config.dns?.servers, resolver: () => (resolver ??= createResolver(config.dns?.servers)) };
-  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, errors)));
+  const certificates: CertificateExpiry[] = [];
+  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, inputs, errors, certificates)));
   for (const c of built) if (c) clusters.set(c.name, c);
 
   const firstTls = config.listeners.find((l) => l.tls);
   const httpsPort = firstTls ? (parseHostPort(firstTls.address)?.port ?? 443) : 443;
-  const listeners = new Map<string, CompiledListener>();
-  const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors)));
-  for (const l of compiled) if (l) listeners.set(l.name, l);
-
-  const rateLimits = await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
-  const authn = await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
-
-  const hosts = new HostTable();
-  for (const [i, vh] of config.virtualHosts.entries()) {
-    const compiledHost = compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, { authn: authn.runtime, rateLimits });
-    for (const d of vh.domains) hosts.add(d, compiledHost);
+  // A rebuild for an xDS update keeps the YAML parts of the config as the very same (frozen) objects:
+  // what was compiled from them is taken over as it is. A file change re-reads the YAML (new objects),
+  // so certificates, keys and JWKS files are always re-read then.
+  const same = (k: keyof GatewayConfig) => previous !== undefined && previous.config[k] === config[k];
+  let listeners: ReadonlyMap<string, CompiledListener>;
+  if (same('listeners')) {
+    listeners = previous!.listeners;
+    for (const c of previous!.certificates) if (c.kind === 'listener') certificates.push(c);
+  } else {
+    const map = new Map<string, CompiledListener>();
+    const compiled = await Promise.all(config.listeners.map((l, i) => compileListener(l, i, httpsPort, errors, certificates)));
+    for (const l of compiled) if (l) map.set(l.name, l);
+    listeners = map;
   }
 
-  if (errors.length > 0) {
-    // Close what this failed compile created; never touch what it borrowed from `previous`.
+  const rateLimits = same('rateLimit') ? previous!.rateLimits : await RateLimits.build(config.rateLimit, previous?.rateLimits ?? null);
+  const authn =
+    same('authn') && same('rateLimit')
+      ? { runtime: previous!.authn, created: [], retired: [], warming: [] }
+      : await compileAuthn(config.authn, config.rateLimit?.redis, previous?.authn, errors);
+  const extAuthz =
+    previous && sameObjects(extAuthzConfigs(config), extAuthzConfigs(previous.config))
+      ? { runtime: previous.extAuthz, created: [], retired: [] }
+      : await compileExtAuthz(config, previous?.extAuthz, errors);
+
+  const previousStats = routeStatsOf(previous);
+  const origins = inputs.origins ?? YAML_ONLY;
+  const hosts = new HostTable();
+  const virtualHosts: CompiledVirtualHost[] = [];
+  const yielder = sliceYielder();
+  const reusable =
+    previous && authn.runtime === previous.authn && rateLimits === previous.rateLimits && extAuthz.runtime === previous.extAuthz ? compiledByConfig(previous) : null;
+  for (const [i, vh] of config.virtualHosts.entries()) {
+    await yielder(); // a large table must not hold the event loop (requests keep flowing on the current generation)
+    const origin = origins.virtualHosts.has(vh.name) ? 'xds' : 'yaml';
+    const deps = {
+      authn: authn.runtime,
+      rateLimits,
+      extAuthz: extAuthz.runtime,
+      origin,
+      previousStats: (v: string, r: string) => previousStats.get(`${v}\0${r}`),
+    } as const;
+    // The same virtual host object (an xDS virtual host that did not change) over the same clusters
+    // and filter runtimes compiles to the same thing: take it over (its route stats carry on with it).
+    const prev = reusable?.get(vh);
+    const compiledHost =
+      prev && prev.routes[0]?.origin === origin && usesOnly(prev, clusters)
+        ? prev
+        : compileVirtualHost(vh, `virtualHosts[${i}]`, clusters, DEFAULT_ROUTE_TIMEOUT_MS, errors, deps);
+    for (const d of vh.domains) hosts.add(d, compiledHost);
+    virtualHosts.push(compiledHost);
+  }
+
+  // Span export: the previous exporter is kept while `tracing` is unchanged (its queue and connection).
+  const tracingKey = config.tracing ? JSON.stringify(config.tracing) : null;
+  const tracing = tracingKey === null ? null : previous?.tracing?.key === tracingKey ? previous.tracing : new SpanExport(config.tracing!);
+
+  // Close what this compile created; never touch what it borrowed from `previous`.
+  const discard = () => {
     for (const c of clusters.values()) if (previous?.clusters.get(c.name) !== c) void c.close();
     rateLimits.discard(previous?.rateLimits);
     for (const r of authn.created) r.close();
+    for (const r of extAuthz.created) r.close();
+    if (tracing !== null && tracing !== previous?.tracing) tracing.close();
+  };
+  if (errors.length > 0) {
+    discard();
     throw new CompileError(errors);
   }
 
   const retired: Cluster[] = [];
   if (previous) for (const c of previous.clusters.values()) if (clusters.get(c.name) !== c) retired.push(c);
+  const retiredResources = [...authn.retired, ...extAuthz.retired];
+  const oldTracing = previous?.tracing ?? null;
+  if (oldTracing !== null && oldTracing !== tracing) retiredResources.push(oldTracing);
 
   return {
-    generation: Object.freeze({ version, config, listeners, hosts, clusters, rateLimits, authn: authn.runtime, files: collectFiles(config, configFile) }),
+    generation: Object.freeze({
+      version,
+      config,
+      origins,
+      listeners,
+      hosts,
+      virtualHosts: Object.freeze(virtualHosts),
+      clusters,
+      rateLimits,
+      authn: authn.runtime,
+      extAuthz: extAuthz.runtime,
+      files: collectFiles(config, configFile),
+      tracing,
+      certificates: Object.freeze(certificates),
+    }),
     retired,
-    retiredResources: authn.retired,
+    retiredResources,
     warming: authn.warming,
+    discard,
   };
+}
+
+/** The previous generation's compiled virtual hosts by the config object they were compiled from. */
+function compiledByConfig(previous: Generation): Map<GatewayConfig['virtualHosts'][number], CompiledVirtualHost> {
+  const out = new Map<GatewayConfig['virtualHosts'][number], CompiledVirtualHost>();
+  previous.config.virtualHosts.forEach((vh, i) => {
+    const c = previous.virtualHosts[i];
+    if (c) out.set(vh, c);
+  });
+  return out;
+}
+
+/** Every extAuthz config object of the config (virtual hosts and routes), in order. */
+function extAuthzConfigs(config: GatewayConfig): unknown[] {
+  const out: unknown[] = [];
+  for (const vh of config.virtualHosts) {
+    if (vh.extAuthz) out.push(vh.extAuthz);
+    for (const r of vh.routes) if (r.extAuthz) out.push(r.extAuthz);
+  }
+  return out;
+}
+
+function sameObjects(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Every cluster the virtual host's routes forward or mirror to is the very object `clusters` has under its name. */
+function usesOnly(vh: CompiledVirtualHost, clusters: ReadonlyMap<string, Cluster>): boolean {
+  for (const r of vh.routes) {
+    if (r.action.kind !== 'forward') continue;
+    for (const c of r.action.split.clusters) if (clusters.get(c.name) !== c) return false;
+    if (r.action.mirror && clusters.get(r.action.mirror.cluster.name) !== r.action.mirror.cluster) return false;
+  }
+  return true;
+}
+
+/** Returns a function that yields to the event loop when the current slice of work ran longer than `sliceMs`. */
+export function sliceYielder(sliceMs = 8): () => Promise<void> | undefined {
+  let since = performance.now();
+  return () => {
+    if (performance.now() - since < sliceMs) return undefined;
+    return new Promise<void>((r) =>
+      setImmediate(() => {
+        since = performance.now();
+        r();
+      }),
+    );
+  };
+}
+
+
+/** The previous generation's route stats by virtual host and route name. */
+function routeStatsOf(previous: Generation | undefined): Map<string, RouteStats> {
+  const out = new Map<string, RouteStats>();
+  if (!previous) return out;
+  for (const vh of previous.hosts.virtualHosts()) for (const r of vh.routes) out.set(`${r.virtualHost}\0${r.name}`, r.stats);
+  return out;
 }
 
 /** The config file and every certificate, key and CA it names: a change to any of them reloads. */
@@ -242,5 +408,13 @@ export function collectFiles(config: GatewayConfig, configFile: string): string[
     if (p.jwksCaFile) files.add(p.jwksCaFile);
   }
   if (config.authn?.internalToken) files.add(config.authn.internalToken.signingKeyFile);
+  const x = config.xds?.tls;
+  for (const f of [x?.caFile, x?.certFile, x?.keyFile]) if (f) files.add(f);
+  for (const vh of config.virtualHosts) {
+    for (const ea of [vh.extAuthz, ...vh.routes.map((r) => r.extAuthz)]) {
+      const t = ea?.grpc?.tls;
+      for (const f of [t?.caFile, t?.certFile, t?.keyFile]) if (f) files.add(f);
+    }
+  }
   return [...files];
 }

@@ -1,8 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfigFile, formatConfigError } from '../config/load.ts';
 import type { GatewayConfig } from '../config/schema.ts';
+import { mergeXds, YAML_ONLY, type ConfigOrigins, type XdsFragments } from '../config/merge.ts';
+import { XdsClient, type XdsClientSettings, type XdsSnapshot, type XdsStatus } from '../xds/client.ts';
+import { EndpointStore } from '../xds/endpoint-store.ts';
 import { log } from '../observability/logger.ts';
 import { createAccessLog } from '../observability/access-log.ts';
+import { finishExchange } from '../observability/finish.ts';
+import { reloadRejected, reloadSucceeded } from '../observability/metrics.ts';
+import { statsSources, type CertificateExpiry, type ClusterStats, type ListenerStats, type RouteStats, type StatsSource } from '../observability/request-stats.ts';
 import { compile, CompileError } from './compile.ts';
 import type { Generation } from './generation.ts';
 import { ListenerBindError, ListenerManager } from './listener-manager.ts';
@@ -12,10 +19,14 @@ import type { Exchange } from '../exchange.ts';
 import { installLastResortHandlers } from './last-resort.ts';
 import { OverloadMonitor } from '../overload/monitor.ts';
 import { ConnectionBudget } from '../overload/connection-budget.ts';
+import { retireClusterMetrics } from '../upstream/metrics.ts';
+import { forgetRetries } from '../proxy/retry-policy.ts';
 
-// The running gateway: config file → validated snapshot → compiled generation → listeners, with
-// reload on file change and SIGHUP (the last good generation keeps serving when a reload fails),
-// and graceful drain on SIGTERM.
+// The running gateway: config file (+ what the xDS client delivered) → validated snapshot → compiled
+// generation → listeners, with reload on file change and SIGHUP and a rebuild on every xDS snapshot
+// (the last good generation keeps serving when either fails), and graceful drain on SIGTERM.
+// Reloads and xDS rebuilds run one at a time; xDS snapshots that arrive meanwhile are coalesced
+// (only the latest is applied).
 
 export interface GatewayOptions {
   configFile: string;
@@ -25,7 +36,7 @@ export interface GatewayOptions {
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; errors: string[] };
 
-export class Gateway {
+export class Gateway implements StatsSource {
   private gen: Generation | null = null;
   private version = 0;
   private readonly configFile: string;
@@ -34,17 +45,32 @@ export class Gateway {
   private admin: AdminServer | null = null;
   private accessLog = createAccessLog(undefined);
   private reloading: Promise<ReloadResult> | null = null;
-  private reloadAgain = false;
+  private reloadAgain: string | null = null;
+  /** The config file must be read again (a change, SIGHUP, or the first start). */
+  private fileChanged = true;
+  /** The YAML config of the serving generation. */
+  private yaml: GatewayConfig | null = null;
+  /** What xDS contributes to the serving generation, and the newest snapshot waiting to be applied. */
+  private xdsServing: XdsSnapshot | null = null;
+  private xdsPending: XdsSnapshot | null = null;
+  private xds: XdsClient | null = null;
+  /** Settles when a generation with every RouteConfiguration of `xds.routeConfigs` serves (readiness waits for it). */
+  private xdsRoutesServing: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** EDS endpoints by resource name: clusters read them directly (no recompile on an EDS update). */
+  readonly endpoints = new EndpointStore();
+  private readonly mergeNotes = new Set<string>();
   draining = false;
   lastReloadError: string[] | null = null;
   /** `overload` thresholds: sampled off the request path, read once per request. */
   readonly overload = new OverloadMonitor();
   /** `overload.maxConnections`, across every listener. */
   readonly connections = new ConnectionBudget();
+  /** Why the last xDS snapshot could not be applied (null when it was). */
+  lastXdsError: string[] | null = null;
 
   constructor(private readonly opts: GatewayOptions) {
     this.configFile = resolve(opts.configFile);
-    this.listeners = new ListenerManager((ex: Exchange) => this.accessLog.write(ex), this.overload, this.connections);
+    this.listeners = new ListenerManager((ex: Exchange) => finishExchange(ex, this.accessLog), this.overload, this.connections);
     this.watcher = new FileWatcher(() => void this.reload('file change'));
   }
 
@@ -83,9 +109,31 @@ export class Gateway {
     return { ...this.listeners.ports(), ...(this.admin ? { admin: this.admin.port } : {}) };
   }
 
+  // ── StatsSource: what /metrics and /stats read of the running generation ──
+  *routes(): Iterable<RouteStats> {
+    for (const vh of this.gen?.hosts.virtualHosts() ?? []) for (const r of vh.routes) yield r.stats;
+  }
+  *clusters(): Iterable<{ readonly name: string; readonly stats: ClusterStats }> {
+    yield* this.gen?.clusters.values() ?? [];
+  }
+  listenerStats(): Iterable<ListenerStats> {
+    return this.listeners.stats();
+  }
+  certificates(): Iterable<CertificateExpiry> {
+    return this.gen?.certificates ?? [];
+  }
+  configVersion(): number {
+    return this.version;
+  }
+  lastReloadOk(): boolean {
+    return this.lastReloadError === null;
+  }
+
   /** Loads, compiles and starts serving; throws with every config error when the first load fails. */
   async start(): Promise<void> {
+    statsSources.add(this);
     const r = await this.reload('start');
+    if (!r.ok) statsSources.delete(this);
     if (!r.ok) throw new Error((r.errors as string[]).join('\n'));
     const cfg = this.gen!.config;
     this.admin = await startAdmin(cfg.admin, this);
@@ -95,62 +143,147 @@ export class Gateway {
 
   /** Re-reads the config file and every file it names; swaps in the new generation if all is valid. */
   reload(reason: string): Promise<ReloadResult> {
+    this.fileChanged = true;
+    return this.schedule(reason);
+  }
+
+  /** The xDS client has a new snapshot: rebuild with the current YAML (coalesced while one runs). */
+  private xdsUpdated(snapshot: XdsSnapshot): void {
+    this.xdsPending = snapshot;
+    void this.schedule('xds update');
+  }
+
+  private schedule(reason: string): Promise<ReloadResult> {
     if (this.reloading) {
-      this.reloadAgain = true;
+      this.reloadAgain ??= reason;
       return this.reloading;
     }
     this.reloading = this.doReload(reason).finally(() => {
       this.reloading = null;
-      if (this.reloadAgain) {
-        this.reloadAgain = false;
-        void this.reload('queued change');
-      }
+      const again = this.reloadAgain ?? (this.xdsPending ? 'xds update' : null);
+      this.reloadAgain = null;
+      if (again !== null) void this.schedule(again);
     });
     return this.reloading;
   }
 
   private async doReload(reason: string): Promise<ReloadResult> {
-    const loaded = await loadConfigFile(this.configFile);
-    if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
+    const fromFile = this.fileChanged || this.yaml === null;
+    this.fileChanged = false;
+    let yaml = this.yaml!;
+    if (fromFile) {
+      const loaded = await loadConfigFile(this.configFile);
+      if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
+      yaml = loaded.config;
+    }
+    const snapshot = this.xdsPending ?? this.xdsServing;
+    this.xdsPending = null;
+    const fragments: XdsFragments | null = snapshot?.fragments ?? null;
+    const xdsOnly = !fromFile;
+    let config = yaml;
+    let origins: ConfigOrigins = YAML_ONLY;
+    if (yaml.xds && fragments) {
+      const merged = mergeXds(yaml, fragments);
+      for (const note of merged.notes) {
+        if (!this.mergeNotes.has(note)) log.warn({ note }, 'xDS merged with the YAML config');
+      }
+      this.mergeNotes.clear();
+      for (const note of merged.notes) this.mergeNotes.add(note);
+      config = merged.config;
+      origins = merged.origins;
+    }
     try {
-      const { generation, retired, retiredResources, warming } = await compile(loaded.config, this.configFile, this.version + 1, this.gen ?? undefined);
+      const compiled = await compile(config, this.configFile, this.version + 1, this.gen ?? undefined, {
+        origins,
+        endpoints: this.endpoints,
+      });
+      const { generation, retired, retiredResources, warming } = compiled;
       try {
         await this.listeners.apply(generation);
       } catch (err) {
-        // The new generation never served: close the clusters it built (its pools, timers);
-        // the ones it borrowed from the current generation stay.
-        for (const c of generation.clusters.values()) if (this.gen?.clusters.get(c.name) !== c) void c.close();
+        // The new generation never served: close what it built (pools, timers, Redis connections,
+        // JWKS key sets); what it borrowed from the current generation stays.
+        compiled.discard();
         throw err;
       }
       const replaced = this.gen;
       this.gen = generation;
       generation.rateLimits.retire(replaced?.rateLimits);
       this.version = generation.version;
-      this.applyProcessSettings(loaded.config);
+      this.yaml = yaml;
+      this.xdsServing = yaml.xds ? snapshot : null;
+      if (yaml.xds && snapshot?.complete) this.xdsRoutesServing?.resolve();
+      this.applyProcessSettings(yaml);
       this.watcher.set(generation.files);
-      this.lastReloadError = null;
+      if (xdsOnly) this.lastXdsError = null;
+      else this.lastReloadError = null;
       for (const c of retired) void c.close(); // in-flight requests finish on their old pools
+      // Cluster names that left the config take their per-cluster series with them.
+      for (const c of retired) {
+        if (generation.clusters.has(c.name)) continue;
+        retireClusterMetrics(c.name);
+        forgetRetries(c.name);
+      }
       for (const r of retiredResources) r.close();
       for (const w of warming) this.holdReadiness(w.what, w.ready);
+      if (fromFile) await this.syncXdsClient(yaml);
       if (reason !== 'start') log.info({ version: this.version, reason }, 'config reloaded');
+      if (fromFile) reloadSucceeded.inc(); // gatehouse_config_reloads_total counts file reloads; xDS has its own
       return { ok: true, version: this.version };
     } catch (err) {
       const errors =
         err instanceof CompileError
           ? err.errors.map(formatConfigError)
           : err instanceof ListenerBindError
-            ? [`listeners[${loaded.config.listeners.findIndex((l) => l.name === err.listener)}].address: ${err.message}`]
+            ? [`listeners[${config.listeners.findIndex((l) => l.name === err.listener)}].address: ${err.message}`]
             : [String((err as Error).message)];
-      return this.rejected(reason, errors);
+      return this.rejected(reason, errors, xdsOnly);
     }
   }
 
-  private rejected(reason: string, errors: string[]): ReloadResult {
+  private rejected(reason: string, errors: string[], xdsOnly = false): ReloadResult {
+    if (xdsOnly) {
+      // The xDS resources were valid one by one but the whole does not compile: keep serving.
+      this.lastXdsError = errors;
+      log.error({ errors }, 'xDS update could not be applied; the last good config keeps serving');
+      return { ok: false, errors };
+    }
     this.lastReloadError = errors;
+    reloadRejected.inc();
     // Keep watching what we watched, plus the config file, so fixing the file reloads again.
     this.watcher.set([...(this.gen?.files ?? []), this.configFile]);
     if (this.gen) log.error({ reason, errors }, 'config rejected; the last good config keeps serving');
     return { ok: false, errors };
+  }
+
+  /** Starts, updates or stops the xDS client after the YAML config changed. */
+  private async syncXdsClient(yaml: GatewayConfig): Promise<void> {
+    if (!yaml.xds) {
+      this.xds?.close();
+      this.xds = null;
+      this.endpoints.clear();
+      this.xdsRoutesServing?.resolve();
+      this.xdsRoutesServing = null;
+      return;
+    }
+    const settings = await xdsSettings(yaml);
+    if (this.xds) {
+      this.xds.update(settings);
+      return;
+    }
+    const client = new XdsClient(settings, this.endpoints, (snapshot) => this.xdsUpdated(snapshot));
+    this.xds = client;
+    let resolve!: () => void;
+    this.xdsRoutesServing = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+    client.start();
+    // SPEC: not ready until the first xDS routes serve, or initialFetchTimeout passed (then ready
+    // with what it has, and a warning).
+    this.holdReadiness(`xDS routes ${yaml.xds.routeConfigs.join(', ')} from ${yaml.xds.server}`, this.xdsRoutesServing.promise, yaml.xds.initialFetchTimeout);
+  }
+
+  /** The xDS client's state for the admin API, or null without xDS. */
+  get xdsStatus(): XdsStatus | null {
+    return this.xds ? { ...this.xds.status(), ...(this.lastXdsError ? { lastApplyError: this.lastXdsError } : {}) } : null;
   }
 
   get overloaded(): boolean {
@@ -160,14 +293,14 @@ export class Gateway {
   private applyProcessSettings(cfg: GatewayConfig): void {
     this.overload.configure(cfg.overload);
     this.connections.max = cfg.overload?.maxConnections ?? Number.POSITIVE_INFINITY;
-    const path = cfg.accessLog?.path;
-    if (path !== this.accessLogPath) {
+    const key = JSON.stringify(cfg.accessLog);
+    if (key !== this.accessLogKey) {
       this.accessLog.close();
-      this.accessLog = createAccessLog(path);
-      this.accessLogPath = path;
+      this.accessLog = createAccessLog(cfg.accessLog);
+      this.accessLogKey = key;
     }
   }
-  private accessLogPath: string | undefined;
+  private accessLogKey: string | undefined;
 
   private installSignals(): void {
     installLastResortHandlers();
@@ -199,13 +332,36 @@ export class Gateway {
     this.listeners.destroyAll();
     this.watcher.close();
     this.overload.stop();
+    this.xds?.close();
+    this.xds = null;
     await this.admin?.close();
     if (this.gen) await Promise.all([...this.gen.clusters.values()].map((c) => c.close()));
     await this.gen?.rateLimits.close();
     this.gen?.authn.close();
+    this.gen?.extAuthz.close();
+    this.gen?.tracing?.close();
     this.accessLog.close();
+    statsSources.delete(this);
     log.info('stopped');
   }
+}
+
+/** The xDS client's settings from the YAML config (TLS files read now: a rotation reloads the config). */
+async function xdsSettings(cfg: GatewayConfig): Promise<XdsClientSettings> {
+  const x = cfg.xds!;
+  const read = (f: string | undefined) => (f ? readFile(f) : Promise.resolve(undefined));
+  const [ca, cert, key] = x.tls ? await Promise.all([read(x.tls.caFile), read(x.tls.certFile), read(x.tls.keyFile)]) : [];
+  return {
+    target: {
+      server: x.server,
+      tls: x.tls ? { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(x.tls.serverName ? { serverName: x.tls.serverName } : {}) } : null,
+    },
+    node: x.node,
+    routeConfigs: x.routeConfigs,
+    initialFetchTimeoutMs: x.initialFetchTimeout,
+    localClusters: new Set(cfg.clusters.map((c) => c.name)),
+    localEds: new Set(cfg.clusters.flatMap((c) => (c.discovery.type === 'eds' ? [c.discovery.serviceName ?? c.name] : []))),
+  };
 }
 
 /** How long readiness waits for a component's warm-up (a JWKS server, Redis) before going ahead without it. */

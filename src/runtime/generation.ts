@@ -5,6 +5,11 @@ import type { SniTable } from '../listener/sni.ts';
 import type { TrustFn } from '../listener/client-address.ts';
 import type { RateLimits } from '../filters/ratelimit/runtime.ts';
 import type { AuthnRuntime } from '../filters/authn/runtime.ts';
+import type { ConfigOrigins } from '../config/merge.ts';
+import type { CompiledVirtualHost } from '../router/types.ts';
+import type { SpanExport } from '../observability/tracing/span-export.ts';
+import type { CertificateExpiry } from '../observability/request-stats.ts';
+import type { ExtAuthzRuntime } from '../filters/ext-authz/runtime.ts';
 
 // A generation: everything compiled from one validated config snapshot. Requests read the current
 // generation once (through their listener's view) and use only it, so a reload can never mix configs.
@@ -17,6 +22,7 @@ export interface ListenerLimits {
   readonly idleTimeoutMs: number;
   readonly http2MaxConcurrentStreams: number;
   readonly maxConnections: number;
+  readonly headersWithUnderscores: 'reject' | 'drop';
 }
 
 export interface CompiledListener {
@@ -34,16 +40,27 @@ export interface CompiledListener {
 
 export interface Generation {
   readonly version: number;
+  /** The effective config: the YAML file merged with what xDS delivered. */
   readonly config: GatewayConfig;
+  /** Which virtual hosts and clusters of `config` came from xDS. */
+  readonly origins: ConfigOrigins;
   readonly listeners: ReadonlyMap<string, CompiledListener>;
   readonly hosts: HostTable;
+  /** Every compiled virtual host, in config order (the admin API lists their routes). */
+  readonly virtualHosts: readonly CompiledVirtualHost[];
   readonly clusters: ReadonlyMap<string, Cluster>;
   /** Rate-limit policies and their store (kept across reloads while unchanged). */
   readonly rateLimits: RateLimits;
   /** Authn providers (JWKS key sets, verified-token caches) and the internal token minter. */
   readonly authn: AuthnRuntime;
+  /** External authorization services (gRPC channels, HTTP pools), kept across reloads while unchanged. */
+  readonly extAuthz: ExtAuthzRuntime;
   /** Every file the generation was compiled from (config, certificates, keys, CAs): watched for changes. */
   readonly files: readonly string[];
+  /** Span export (`tracing`), or null when not configured: the request path's only tracing check. */
+  readonly tracing: SpanExport | null;
+  /** The certificates in use and when they expire (listener and cluster), for the expiry gauge. */
+  readonly certificates: readonly CertificateExpiry[];
 }
 
 /** What a listener's request handler reads once per request: its generation and its own compiled part. */

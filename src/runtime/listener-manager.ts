@@ -4,6 +4,7 @@ import { createHttpsListener, type HttpsListener } from '../listener/https-liste
 import { createRedirectListener, type RedirectListener } from '../listener/redirect-listener.ts';
 import type { OverloadSignal } from '../overload/monitor.ts';
 import type { ConnectionBudget } from '../overload/connection-budget.ts';
+import { H1, H2, ListenerStats } from '../observability/request-stats.ts';
 
 // Keeps the running listeners in step with the current generation: a listener whose address and
 // kind are unchanged is kept (its connections live on) and just pointed at the new generation;
@@ -20,7 +21,7 @@ export class ListenerBindError extends Error {
   }
 }
 
-type Running = { slot: ListenerSlot; server: HttpsListener | RedirectListener; key: string };
+type Running = { slot: ListenerSlot; server: HttpsListener | RedirectListener; key: string; stats: ListenerStats | null };
 
 function listenerKey(l: CompiledListener): string {
   return `${l.host}|${l.port}|${l.sni ? 'tls' : 'plain'}|${l.http2}`;
@@ -77,9 +78,13 @@ export class ListenerManager {
 
   private async open(gen: Generation, l: CompiledListener, key: string): Promise<Running> {
     const slot: ListenerSlot = { current: { gen, listener: l } };
-    if (!l.sni) return { slot, key, server: await createRedirectListener(l, slot, this.budget) };
+    if (!l.sni) return { slot, key, server: await createRedirectListener(l, slot, this.budget), stats: null };
+    // Kept by the running listener: a reload that keeps the listener keeps its counters.
+    const stats = new ListenerStats(l.name);
+    const active = stats.activeRequests;
     const done: ExchangeObserver = (ex) => {
       this.inflight--;
+      active[ex.req.httpVersionMajor === 2 ? H2 : H1]--;
       this.onDone(ex);
     };
     const handle = createRequestHandler(slot, done, this.overload);
@@ -89,15 +94,26 @@ export class ListenerManager {
       slot,
       (req, res) => {
         this.inflight++;
+        const p = req.httpVersionMajor === 2 ? H2 : H1;
+        active[p]++;
+        stats.requests[p]++;
         handle(req, res);
       },
       (req, socket, head) => {
         this.inflight++;
+        active[H1]++;
+        stats.requests[H1]++;
         upgrade(req, socket, head);
       },
+      stats,
       this.budget,
     );
-    return { slot, key, server };
+    return { slot, key, server, stats };
+  }
+
+  /** The counters of the running TLS listeners. */
+  *stats(): Iterable<ListenerStats> {
+    for (const r of this.running.values()) if (r.stats !== null) yield r.stats;
   }
 
   /** Bound ports by listener name (useful when a config asks for port 0). */

@@ -4,6 +4,8 @@ import { CircuitBreaker, type CircuitBreakerLimits } from './circuit-breaker.ts'
 import { OutlierDetector, type OutlierConfig } from './outlier.ts';
 import { clusterMetrics, type ClusterMetrics } from './metrics.ts';
 import type { HashKeyFn } from './hash-key.ts';
+import type { ConfigOrigin } from '../config/merge.ts';
+import { ClusterStats } from '../observability/request-stats.ts';
 
 // A cluster at run time: its endpoints (with their pools), its balancer, circuit breaker, outlier
 // detector, and the discovery and health checker that feed it. Built by compile() and reused by the
@@ -29,6 +31,8 @@ export interface EndpointAddress {
 
 export interface ClusterSummary {
   name: string;
+  /** Where the cluster's config came from: the YAML file or the xDS server. */
+  origin: ConfigOrigin;
   discovery: string;
   policy: string;
   panic: boolean;
@@ -62,6 +66,10 @@ export interface ClusterOptions {
   readonly hashKey?: HashKeyFn | null;
   readonly circuitBreakers?: CircuitBreakerLimits;
   readonly outlierDetection?: OutlierConfig;
+  /** Where the cluster's config came from (default yaml). */
+  readonly origin?: ConfigOrigin;
+  /** The stats of the cluster this one replaces (same name), so its counters carry on. */
+  readonly stats?: ClusterStats;
 }
 
 const UNLIMITED: CircuitBreakerLimits = { maxConnections: Infinity, maxPendingRequests: Infinity, maxRequests: Infinity };
@@ -75,6 +83,9 @@ export class Cluster {
   readonly breaker: CircuitBreaker;
   readonly outlier: OutlierDetector | null;
   readonly metrics: ClusterMetrics;
+  readonly origin: ConfigOrigin;
+  /** Upstream tries by status class and their durations (collected at scrape time). */
+  readonly stats: ClusterStats;
   /** True while ejection would leave nothing to serve and every healthy endpoint serves. */
   panic = false;
   private endpointList: Endpoint[] = [];
@@ -97,10 +108,12 @@ export class Cluster {
     this.discoveryKind = o.discovery ?? 'static';
     this.https = o.pool.tls !== null;
     this.hashKey = o.hashKey ?? null;
+    this.origin = o.origin ?? 'yaml';
     this.breaker = new CircuitBreaker(o.circuitBreakers ?? UNLIMITED);
     const maxConnections = o.circuitBreakers ? o.circuitBreakers.maxConnections : null;
     this.poolOptions = { ...o.pool, maxConnections: o.pool.maxConnections ?? maxConnections };
     this.metrics = clusterMetrics(name);
+    this.stats = o.stats ?? new ClusterStats();
     this.outlier = o.outlierDetection ? new OutlierDetector(o.outlierDetection, this, this.metrics) : null;
   }
 
@@ -200,6 +213,7 @@ export class Cluster {
     const serving = new Set(this.serving);
     return {
       name: this.name,
+      origin: this.origin,
       discovery: this.discoveryKind,
       policy: this.policy,
       panic: this.panic,

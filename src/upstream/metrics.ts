@@ -51,6 +51,15 @@ export interface ClusterMetrics {
   readonly healthCheckFailures: Counter.Internal;
 }
 
+/** A cluster name left the config: its series leave /metrics (a later cluster of that name starts at 0). */
+export function retireClusterMetrics(cluster: string): void {
+  dnsFailures.remove({ cluster });
+  for (const limit of ['max_requests', 'max_pending_requests', 'max_retries']) circuitOverflows.remove({ cluster, limit });
+  for (const reason of ['consecutive_5xx', 'consecutive_gateway_errors']) outlierEjections.remove({ cluster, reason });
+  upstreamConnectErrors.remove({ cluster });
+  healthCheckFailures.remove({ cluster });
+}
+
 export function clusterMetrics(cluster: string): ClusterMetrics {
   return {
     dnsFailures: dnsFailures.labels({ cluster }),

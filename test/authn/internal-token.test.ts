@@ -36,6 +36,11 @@ authn:
       audiences: [gatehouse-test]
       jwks: { keys: [${JSON.stringify(edgeKey.jwk)}] }
       forwardToken: true
+    - name: partner
+      issuer: https://partner.test
+      audiences: [gatehouse-test]
+      jwks: { keys: [${JSON.stringify(edgeKey.jwk)}] }
+      tokenFrom: [{ header: x-partner-token }]
   internalToken:
     issuer: https://gatehouse.internal
     audience: mesh
@@ -44,7 +49,7 @@ authn:
 virtualHosts:
   - name: main
     domains: ["*"]
-    authn: { providers: [idp] }
+    authn: { providers: [idp, partner] }
     routes:
       - { name: public, match: { prefix: /public }, authn: { providers: [idp], allowAnonymous: true }, route: { cluster: backend } }
       - { name: all, match: { prefix: / }, route: { cluster: backend } }
@@ -85,6 +90,7 @@ test('the internal token verifies against /.well-known/jwks.json and carries the
   assert.equal(protectedHeader.alg, 'ES256');
   assert.equal(protectedHeader.kid, jwks.keys[0].kid);
   assert.equal(payload.sub, 'alice');
+  assert.equal(payload.edge_iss, 'https://idp.test', 'the edge issuer that vouched for sub');
   assert.equal(payload.email, 'alice@example.com');
   assert.deepEqual(payload.groups, ['shop']);
   assert.equal(payload.secret_claim, undefined, 'only the documented claims are forwarded');
@@ -101,6 +107,17 @@ test('the token is reused for the same edge identity within its ttl (even from a
   assert.equal(minter.minted, minted, 'no new signature');
   const bob = await meshToken('/c', await sign(edgeKey, { sub: 'bob' }));
   assert.notEqual(bob, first);
+});
+
+test('the same sub from two identity providers gets two different internal tokens (issue 9.3)', async () => {
+  const corporate = await meshToken('/corp', await sign(edgeKey, alice));
+  const partner = await meshToken('/partner', null, { 'x-partner-token': await sign(edgeKey, alice, { iss: 'https://partner.test' }) });
+  assert.ok(corporate && partner);
+  assert.notEqual(partner, corporate, 'a partner IdP user must not get the corporate user\'s token');
+  const claims = (t: string) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+  assert.equal(claims(partner!).sub, 'alice');
+  assert.equal(claims(partner!).edge_iss, 'https://partner.test');
+  assert.equal(claims(corporate!).edge_iss, 'https://idp.test');
 });
 
 test('a client-sent internal token header never reaches the mesh', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileTokenSources, findCookie, findToken, withoutCookie } from '../../src/filters/authn/token-source.ts';
+import { compileTokenSources, findCookie, findToken, hasCookie, withoutCookie } from '../../src/filters/authn/token-source.ts';
 import { claimHeaderValue, compileClaimPath } from '../../src/filters/authn/claims.ts';
 import { parseJwks } from '../../src/filters/authn/key-set.ts';
 
@@ -69,4 +69,17 @@ test('parseJwks keeps only keys and refuses sets that cannot be right', () => {
   for (const bad of [null, 'x', 42, [], {}, { keys: 'nope' }, { keys: [] }, { keys: [1, 'a'] }, { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }, { keys: [{ kty: 'RSA', n: 'x', e: 'AQAB', d: 'private' }] }]) {
     assert.throws(() => parseJwks(bad), JSON.stringify(bad));
   }
+});
+
+test('token places: occupied whatever they hold; a prefixed header counts every raw copy', () => {
+  const [header, cookie, bearer] = compileTokenSources([{ header: 'X-Tok' }, { cookie: 'tok' }, { header: 'Authorization', prefix: 'Bearer ' }]);
+  const req = (headers: Record<string, string>, rawHeaders: string[] = []) => ({ headers, rawHeaders });
+  assert.equal(header.occupied(req({ 'x-tok': '' })), true, 'an empty header is still stripped');
+  assert.equal(header.occupied(req({})), false);
+  assert.equal(cookie.occupied(req({ cookie: 'a=1; tok=; b=2' })), true);
+  assert.equal(cookie.occupied(req({ cookie: 'a=1; xtok=1' })), false);
+  assert.equal(bearer.occupied(req({ authorization: 'Basic x' }, ['Authorization', 'Basic x', 'authorization', 'bearer junk'])), true);
+  assert.equal(bearer.occupied(req({ authorization: 'Basic x' }, ['Authorization', 'Basic x'])), false);
+  assert.equal(hasCookie('tok', 'tok'), true);
+  assert.equal(hasCookie('a=tok', 'tok'), false);
 });

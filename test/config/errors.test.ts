@@ -177,9 +177,9 @@ const rows: Row[] = [
     errors: ['listeners[0].proxyProtocol: not supported yet'],
   },
   {
-    name: 'a discovery type that is not supported yet',
+    name: 'EDS discovery without xds',
     mutate: (c) => (c.clusters[0].discovery = { type: 'eds' }),
-    errors: ['clusters[0].discovery.type: not supported yet'],
+    errors: ['clusters[0].discovery.type: eds needs xds (the endpoints come from the xDS server)'],
   },
   {
     name: 'unknown discovery type',
@@ -303,15 +303,16 @@ const rows: Row[] = [
       c.listeners[0].limits = { idleTimeout: 'forever' };
       c.virtualHosts[0].routes[0].matchh = {};
       c.clusters[0].tracing = true;
-      c.tracing = { otlp: { endpoint: 'http://127.0.0.1:4318' } };
+      c.tracing = { otlp: { endpoint: 'collector:4318' }, sampleRatio: 2 };
       c.listeners[0].proxyProtocol = true;
     },
     errors: [
+      'tracing.otlp.endpoint: expected an http(s) URL',
+      'tracing.sampleRatio: must be at most 1',
       'listeners[0].tls.minVersion: expected one of TLSv1.2, TLSv1.3',
       'listeners[0].limits.idleTimeout: invalid duration "forever" (use e.g. 250ms, 10s, 5m, 1h30m)',
       `${R0}.matchh: unknown key`,
       'clusters[0].tracing: unknown key',
-      'tracing: not supported yet',
       'listeners[0].proxyProtocol: not supported yet',
     ],
   },

@@ -203,8 +203,6 @@ describe('good configs', () => {
     assert.deepEqual(r.errors.map(formatConfigError), [
       'clusters[0].loadBalancer.hashOn: only applies to ring_hash and maglev',
       ...[
-        'xds',
-        'tracing',
         'grpcHealth',
       ].map((p) => `${p}: not supported yet`),
     ]);
@@ -225,7 +223,7 @@ describe('good configs', () => {
   it('fills in the defaults', async () => {
     const cfg = ok(await loadConfigText(toYaml(baseConfig()), {}));
     assert.deepEqual(cfg.admin, { address: '127.0.0.1:9901' });
-    assert.deepEqual(cfg.accessLog, { path: 'stdout' });
+    assert.deepEqual(cfg.accessLog, { path: 'stdout', sample2xx: 1 });
     assert.deepEqual(cfg.drain, { delay: 5_000, timeout: 30_000 });
     const l = cfg.listeners[0]!;
     assert.deepEqual(l.limits, {
@@ -236,6 +234,7 @@ describe('good configs', () => {
       idleTimeout: 60_000,
       http2MaxConcurrentStreams: 100,
       maxConnections: 10000,
+      headersWithUnderscores: 'reject',
     });
     assert.equal(l.tls!.minVersion, 'TLSv1.2');
     assert.equal(l.tls!.http2, true);

@@ -26,7 +26,7 @@ describe('redactConfig', () => {
     });
     assert.deepEqual(redactConfig(input), {
       admin: { address: '127.0.0.1:9901', token: REDACTED },
-      rateLimit: { redis: { url: `redis://user:${REDACTED}@redis.internal:6379/0`, keyPrefix: 'g:' } },
+      rateLimit: { redis: { url: `redis://${REDACTED}:${REDACTED}@redis.internal:6379/0`, keyPrefix: 'g:' } },
       authn: {
         providers: [
           {
@@ -40,17 +40,39 @@ describe('redactConfig', () => {
         ],
         internalToken: { issuer: 'i', signingKeyFile: '/certs/internal-token.key' },
       },
-      route: { requestHeaders: { set: { authorization: REDACTED, 'x-api-key': REDACTED, 'x-edge': 'gatehouse' } } },
+      route: { requestHeaders: { set: { authorization: REDACTED, 'x-api-key': REDACTED, 'x-edge': REDACTED } } },
       password: REDACTED,
       timeout: 1000,
     });
   });
 
-  it('leaves URLs without a password alone', () => {
-    assert.deepEqual(redactConfig({ url: 'redis://127.0.0.1:6379', u: 'https://a.example/x?y=1' }), {
+  it('leaves URLs without userinfo or query alone', () => {
+    assert.deepEqual(redactConfig({ url: 'redis://127.0.0.1:6379', u: 'https://a.example/x/y' }), {
       url: 'redis://127.0.0.1:6379',
-      u: 'https://a.example/x?y=1',
+      u: 'https://a.example/x/y',
     });
+  });
+
+  it('redacts every URL\'s query values and userinfo, every header-mutation value, secret header matchers (issue 9.14)', () => {
+    const out = redactConfig({
+      authn: { providers: [{ jwksUri: 'https://idp.example/certs?client_id=gh&client_secret=s3cr3t&client_secret=again' }] },
+      tracing: { otlp: { endpoint: 'http://collector:4318/v1/traces?api-key=k' } },
+      other: 'https://token@host.example/path',
+      route: {
+        match: { headers: [{ name: 'x-api-key', exact: 'k3y' }, { name: 'x-env', prefix: 'prod' }, { name: 'Cookie', regex: '.*sid=zz.*' }] },
+        stickyOn: { cookie: 'session' },
+        requestHeaders: { set: { cookie: 'session=abc' }, add: { 'x-partner-key': 'p4' }, remove: ['x-debug'] },
+        responseHeaders: { set: { 'set-cookie': 'a=b' } },
+      },
+    }) as any;
+    assert.equal(out.authn.providers[0].jwksUri, `https://idp.example/certs?client_id=${REDACTED}&client_secret=${REDACTED}`);
+    assert.equal(out.tracing.otlp.endpoint, `http://collector:4318/v1/traces?api-key=${REDACTED}`);
+    assert.equal(out.other, `https://${REDACTED}@host.example/path`);
+    assert.deepEqual(out.route.match.headers, [{ name: 'x-api-key', exact: REDACTED }, { name: 'x-env', prefix: 'prod' }, { name: 'Cookie', regex: REDACTED }]);
+    assert.deepEqual(out.route.stickyOn, { cookie: 'session' }, 'a cookie name is not a secret');
+    assert.deepEqual(out.route.requestHeaders, { set: { cookie: REDACTED }, add: { 'x-partner-key': REDACTED }, remove: ['x-debug'] });
+    assert.deepEqual(out.route.responseHeaders, { set: { 'set-cookie': REDACTED } });
+    for (const secret of ['s3cr3t', 'again', 'api-key=k', 'token@', 'k3y', 'abc', 'p4', 'a=b', 'sid=zz']) assert.ok(!JSON.stringify(out).includes(secret), secret);
   });
 
   it('gives a JSON-safe, unfrozen copy of a loaded config', async () => {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { TestPki } from './pki.ts';
@@ -122,4 +122,40 @@ export function sign(key: TestKey, claims: JWTPayload, o: SignOptions = {}): Pro
 /** base64url of a JSON value (hand-made tokens: alg none, HS256 confusion, tampering). */
 export function b64url(v: unknown): string {
   return Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+}
+
+/**
+ * Every way a token can be bad, for an issuer `https://idp.test` and audience `gatehouse-test` that
+ * trust `key`: expired, wrong issuer/audience, alg none, HMAC confusion, foreign or tampered
+ * signatures, truncated, garbage, oversized. `stranger` is a key nobody trusts.
+ */
+export async function badTokenMatrix(key: TestKey, stranger: TestKey, claims: JWTPayload): Promise<Array<[string, string]>> {
+  const now = Math.floor(Date.now() / 1000);
+  const good = await sign(key, claims);
+  const [h, p, s] = good.split('.');
+  const pem = createPublicKey(key.privateKey).export({ type: 'spki', format: 'pem' }) as string;
+  const hsHeader = b64url({ alg: 'HS256', kid: key.kid, typ: 'JWT' });
+  const hsPayload = b64url({ ...claims, iss: 'https://idp.test', aud: 'gatehouse-test', iat: now, exp: now + 300 });
+  const hsSig = createHmac('sha256', pem).update(`${hsHeader}.${hsPayload}`).digest('base64url');
+  const noneHeader = b64url({ alg: 'none', kid: key.kid, typ: 'JWT' });
+  const tampered = b64url({ ...claims, sub: 'root', iss: 'https://idp.test', aud: 'gatehouse-test', iat: now, exp: now + 300 });
+  return [
+    ['expired', await sign(key, claims, { expIn: -600, iatIn: -900 })],
+    ['not yet valid', await sign(key, claims, { nbfIn: 600 })],
+    ['issued in the future', await sign(key, claims, { iatIn: 600, expIn: 900 })],
+    ['no exp', await sign(key, claims, { expIn: null })],
+    ['wrong issuer', await sign(key, claims, { iss: 'https://evil.test' })],
+    ['wrong audience', await sign(key, claims, { aud: 'someone-else' })],
+    ['alg none', `${noneHeader}.${hsPayload}.`],
+    ['HS256 with the RSA public key as secret', `${hsHeader}.${hsPayload}.${hsSig}`],
+    ['unknown kid', await sign(stranger, claims)],
+    ['known kid, wrong key', await sign(stranger, claims, { kid: key.kid })],
+    ['tampered payload', `${h}.${tampered}.${s}`],
+    ['truncated', good.slice(0, good.length - 12)],
+    ['truncated to two parts', `${h}.${p}`],
+    ['garbage', 'not-a-jwt'],
+    ['garbage with dots', 'a.b.c'],
+    ['binary junk', '\u00ff\u00fe.%%%.$$$'],
+    ['64 KB token', `${h}.${'A'.repeat(64 * 1024)}.${s}`],
+  ];
 }

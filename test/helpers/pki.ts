@@ -53,3 +53,38 @@ export async function issue(
   });
   return { cert: join(out, `${name}.crt`), key: join(out, `${name}.key`) };
 }
+
+/**
+ * A server leaf from `pki`'s CA with exactly these SANs, unchecked (`issue` refuses a DNS name that
+ * is not a host name): e.g. a DNS SAN spelling a SPIFFE ID, as a careless mesh CA might sign.
+ */
+export async function issueRawSans(
+  pki: TestPki,
+  name: string,
+  sans: ReadonlyArray<{ dns: string } | { uri: string }>,
+): Promise<{ cert: string; key: string }> {
+  const forge = (await import('node-forge')).default;
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { writeFileSync } = await import('node:fs');
+  const caCert = forge.pki.certificateFromPem(pki.read('ca.crt').toString());
+  const caKey = forge.pki.privateKeyFromPem(pki.read('ca.key').toString());
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }) as string);
+  cert.serialNumber = '01' + Date.now().toString(16);
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 3_600_000);
+  cert.setSubject([{ shortName: 'CN', value: name }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: sans.map((s) => ('dns' in s ? { type: 2, value: s.dns } : { type: 6, value: s.uri })) },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  const out = { cert: join(pki.dir, `${name}.crt`), key: join(pki.dir, `${name}.key`) };
+  writeFileSync(out.cert, forge.pki.certificateToPem(cert));
+  writeFileSync(out.key, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  return out;
+}

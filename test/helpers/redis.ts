@@ -60,3 +60,21 @@ export async function startRedis(): Promise<TestRedis> {
     },
   };
 }
+
+/** How many client connections the redis-server on `port` has (CLIENT LIST, minus this one). */
+export function redisClientCount(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let out = '';
+    s.once('connect', () => s.write('CLIENT LIST\r\n'));
+    s.on('data', (d) => {
+      out += d;
+      const m = /^\$(\d+)\r\n/.exec(out);
+      if (m && Buffer.byteLength(out) >= m[0].length + Number(m[1])) {
+        s.destroy();
+        resolve(out.slice(m[0].length).split('\n').filter((l) => l.startsWith('id=')).length - 1);
+      }
+    });
+    s.once('error', reject);
+  });
+}

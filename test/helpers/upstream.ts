@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -35,7 +36,9 @@ export const echoHandler: Handler = (req, res) => {
   });
 };
 
-export function startUpstream(opts: { handler?: Handler; tls?: { pki: TestPki; requireClientCert?: boolean } } = {}): Promise<TestUpstream> {
+export function startUpstream(
+  opts: { handler?: Handler; tls?: { pki: TestPki; requireClientCert?: boolean; /** default upstream.crt/.key */ certFile?: string; keyFile?: string } } = {},
+): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
   const handler = opts.handler ?? echoHandler;
   const onRequest: Handler = (req, res) => {
@@ -51,8 +54,8 @@ export function startUpstream(opts: { handler?: Handler; tls?: { pki: TestPki; r
   const server: http.Server = opts.tls
     ? https.createServer(
         {
-          cert: opts.tls.pki.read('upstream.crt'),
-          key: opts.tls.pki.read('upstream.key'),
+          cert: opts.tls.certFile ? readFileSync(opts.tls.certFile) : opts.tls.pki.read('upstream.crt'),
+          key: opts.tls.keyFile ? readFileSync(opts.tls.keyFile) : opts.tls.pki.read('upstream.key'),
           ca: opts.tls.pki.read('ca.crt'),
           requestCert: opts.tls.requireClientCert ?? true,
           rejectUnauthorized: opts.tls.requireClientCert ?? true,

@@ -25,6 +25,13 @@ const cases: Array<[string, string | null]> = [
   ['/a%2', null],
   ['/a%00b', null],
   ['relative', null],
+  // a raw backslash is a separator (issue 9.6); an encoded one stays opaque like %2F
+  ['/public\\..\\admin/users', '/admin/users'],
+  ['/a\\b', '/a/b'],
+  ['/a\\\\b', '/a/b'],
+  ['/public/..\\..\\admin', '/admin'],
+  ['/a%5Cb', '/a%5Cb'],
+  ['/a%5c..%5Cadmin', '/a%5C..%5Cadmin'],
 ];
 
 test('normalisation table', () => {

@@ -6,6 +6,10 @@ import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
 import { h1 } from '../helpers/clients.ts';
+import { eventually } from '../helpers/net.ts';
+import { redisClientCount, startRedis } from '../helpers/redis.ts';
+import { makeKey, startJwksServer } from '../helpers/authn-jwks.ts';
+import { RemoteKeySet } from '../../src/filters/authn/key-set.ts';
 
 // Listeners follow the config on reload: one added is opened, one removed is closed, and a port
 // that cannot be bound rejects the reload while the last good config keeps serving.
@@ -58,5 +62,42 @@ test('a reload whose new listener cannot bind its port is rejected; the last goo
     assert.equal(ping.body, 'pong', 'still the last good config');
   } finally {
     squatter.close();
+  }
+});
+
+test('a reload that cannot bind closes what it built: JWKS key sets and Redis connections (issue 9, last notes)', async () => {
+  const redis = await startRedis();
+  const jwks = await startJwksServer([await makeKey('k', 'ec')]);
+  const squatter = net.createServer();
+  await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+  const taken = (squatter.address() as net.AddressInfo).port;
+  try {
+    const baseline = { keySets: RemoteKeySet.open, redis: await redisClientCount(redis.port) };
+    // New: a remote JWKS, the internal token cache and the rate-limit store in Redis, and a listener
+    // on a port someone else holds.
+    gw.rewrite(`${basicConfig(pki, { endpoint: up.address, extraListener: plain(String(taken)) })}
+authn:
+  providers:
+    - { name: idp, issuer: https://idp.test, audiences: [a], jwksUri: "${jwks.url}" }
+  internalToken: { issuer: https://gatehouse.internal, audience: mesh, signingKeyFile: ${pki.file('internal-token.key')}, cache: redis }
+rateLimit:
+  store: redis
+  redis: { url: "${redis.url}" }
+  policies: [{ name: per-ip, key: clientIp, limit: 100, window: 1s }]
+`);
+    const r = await gw.gw.reload('test');
+    assert.equal(r.ok, false);
+    assert.ok(jwks.hits >= 1, 'the failed compile had started its JWKS fetch');
+    await eventually(() => RemoteKeySet.open === baseline.keySets, 'the new JWKS key set is closed');
+    let clients = -1;
+    await eventually(async () => (clients = await redisClientCount(redis.port)) === baseline.redis, 'its Redis connections are closed');
+    assert.equal(clients, baseline.redis);
+    assert.equal((await h1(pki, gw.httpsPort, '/ping')).body, 'pong', 'the last good config serves');
+  } finally {
+    squatter.close();
+    gw.rewrite(basicConfig(pki, { endpoint: up.address }));
+    await gw.gw.reload('test');
+    await jwks.stop();
+    await redis.stop();
   }
 });

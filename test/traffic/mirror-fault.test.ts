@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { testPki, type TestPki } from '../helpers/pki.ts';
-import type { TestUpstream } from '../helpers/upstream.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventually, freePort } from '../helpers/net.ts';
 import { idUpstream, keepAliveRequest, staticCluster, trafficConfig } from '../helpers/traffic.ts';
@@ -14,11 +14,13 @@ import { mirrorStats } from '../../src/proxy/mirror.ts';
 let pki: TestPki;
 let main: TestUpstream;
 let shadow: TestUpstream;
+let tlsShadow: TestUpstream;
 let gw: TestGateway;
 let agent: https.Agent;
 
 const routes = `
       - { name: mirror-ok, match: { prefix: /mirror/ok }, route: { cluster: main, mirror: { cluster: shadow } } }
+      - { name: mirror-tls, match: { prefix: /mirror/tls }, route: { cluster: main, mirror: { cluster: tls-shadow } } }
       - { name: mirror-dead, match: { prefix: /mirror/dead }, route: { cluster: main, mirror: { cluster: dead, percent: 100 } } }
       - { name: mirror-none, match: { prefix: /mirror/never }, route: { cluster: main, mirror: { cluster: shadow, percent: 0 } } }
       - { name: abort, match: { prefix: /fault/abort }, route: { cluster: main, fault: { abort: { status: 503 } } } }
@@ -30,11 +32,20 @@ before(async () => {
   main = await idUpstream('main');
   // The shadow never answers /mirror/ok/slow: the client must not wait for it.
   shadow = await idUpstream('shadow', (req) => (req.url ?? '').includes('/slow'));
+  tlsShadow = await startUpstream({ tls: { pki } }); // mutual TLS, certificate for localhost
   const dead = `127.0.0.1:${await freePort()}`;
   gw = await startGateway(
     trafficConfig(pki, {
       routes,
-      clusters: staticCluster('main', [main.address]) + staticCluster('shadow', [shadow.address]) + staticCluster('dead', [dead]),
+      clusters:
+        staticCluster('main', [main.address]) +
+        staticCluster('shadow', [shadow.address]) +
+        staticCluster('dead', [dead]) +
+        staticCluster(
+          'tls-shadow',
+          [tlsShadow.address],
+          `    tls: { certFile: ${pki.file('gatehouse.crt')}, keyFile: ${pki.file('gatehouse.key')}, caFile: ${pki.file('ca.crt')}, serverName: localhost }\n`,
+        ),
     }),
   );
   agent = new https.Agent({ keepAlive: true, maxSockets: 2 });
@@ -42,7 +53,7 @@ before(async () => {
 after(async () => {
   agent.destroy();
   // The shadow first: its unanswered copy would otherwise hold the gateway's pool open until it times out.
-  await Promise.all([main.close(), shadow.close()]);
+  await Promise.all([main.close(), shadow.close(), tlsShadow.close()]);
   await gw.close();
 });
 
@@ -51,6 +62,15 @@ const send = (path: string, o: { method?: string; body?: string } = {}) =>
     ...o,
     headers: o.body !== undefined ? { 'content-length': String(Buffer.byteLength(o.body)) } : {},
   });
+
+test('mirroring to a TLS cluster uses its serverName for SNI and verification, not the -shadow Host (issue 9.10)', async () => {
+  const r = await send('/mirror/tls/x');
+  assert.equal(r.status, 200);
+  await eventually(() => tlsShadow.seen.some((s) => s.url === '/mirror/tls/x'), 'the mirrored GET over mutual TLS');
+  const copy = tlsShadow.seen.find((s) => s.url === '/mirror/tls/x')!;
+  assert.match(String(copy.headers.host), /-shadow/);
+  assert.match(copy.peerSan ?? '', /spiffe:\/\/mesh\.local\/ns\/edge\/sa\/gatehouse/, 'the gateway presented its client certificate');
+});
 
 test('mirror traffic arrives at the shadow cluster, with a -shadow host and the kept body', async () => {
   const r = await send('/mirror/ok/a?x=1');

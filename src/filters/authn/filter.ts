@@ -1,13 +1,21 @@
 import { Errors } from '../../errors.ts';
 import type { Exchange } from '../../exchange.ts';
-import { authnFailures } from '../../observability/metrics.ts';
+import { authnFailure } from '../../observability/metrics.ts';
 import type { FilterResult, Rejection, RequestFilter } from '../filter.ts';
 import type { FailureReason, Provider, Verified } from './provider.ts';
-import { findToken, withoutCookie, type FoundToken } from './token-source.ts';
+import { findToken, samePlace, withoutCookie, type FoundToken, type TokenSource } from './token-source.ts';
 
 // The per-route authn filter (`authn: { providers: [...] }` or `{ allowAnonymous: true }`):
 // removes client-sent copies of the identity headers, finds a token for each provider in order and
 // accepts the first that verifies. A cached token is handled synchronously.
+//
+// What reaches the mesh of the edge tokens (decided once, at the end of the filter):
+//  - every token place of a provider with `forwardToken: false` is stripped whatever it holds
+//    (valid, expired, garbage), and with `{ allowAnonymous: true }` and no providers named, those
+//    of every configured provider;
+//  - a token some provider refused is stripped whatever `forwardToken` says: a credential that
+//    failed validation never reaches the mesh;
+//  - only the accepted token of a provider with `forwardToken: true` stays.
 
 const NO_TOKEN: Rejection = Object.freeze({
   error: Errors.unauthenticated,
@@ -25,12 +33,12 @@ export function stripHeaders(ex: Exchange, names: readonly string[]): void {
   for (let i = 0; i < names.length; i++) set.add(names[i]);
 }
 
-/** Removes the token from what goes to the mesh: its header, or only its cookie from Cookie. */
-function stripToken(ex: Exchange, found: FoundToken): void {
+/** Removes a token place from what goes to the mesh: its header, or only its cookie from Cookie. */
+function stripPlace(ex: Exchange, place: TokenSource): void {
   const remove = (ex.upstreamHeadersRemove ??= new Set());
-  const cookieName = found.source.cookie;
+  const cookieName = place.cookie;
   if (cookieName === null) {
-    remove.add(found.source.header);
+    remove.add(place.header);
     return;
   }
   const add = (ex.upstreamHeadersAdd ??= []);
@@ -49,16 +57,16 @@ function stripToken(ex: Exchange, found: FoundToken): void {
 /** Counts the reason and returns the answer (or undefined when anonymous is allowed). */
 function fail(reason: FailureReason, allowAnonymous: boolean): FilterResult {
   if (allowAnonymous) {
-    if (reason !== 'missing') authnFailures.inc({ reason });
+    if (reason !== 'missing') authnFailure(reason).inc();
     return undefined;
   }
-  authnFailures.inc({ reason });
+  authnFailure(reason).inc();
   return reason === 'missing' ? NO_TOKEN : BAD_TOKEN;
 }
 
 interface Attempt {
-  /** Tokens tried and refused (stripped with forwardToken: false when anonymous is allowed). */
-  refused: Array<{ provider: Provider; found: FoundToken }>;
+  /** Places of tokens tried and refused (stripped before the mesh). */
+  refused: TokenSource[];
   /** The last refusal's reason (the metric label). */
   reason: FailureReason;
 }
@@ -71,7 +79,14 @@ export class AuthnFilter implements RequestFilter {
     private readonly allowAnonymous: boolean,
     /** Every identity header a client must not send (all providers' claimsToHeaders, internal token). */
     private readonly guarded: readonly string[],
+    /** Token places stripped whatever they hold (providers with forwardToken: false), deduplicated. */
+    private readonly stripPlaces: readonly TokenSource[],
   ) {}
+
+  describe(): string {
+    const who = this.providers.length > 0 ? `providers ${this.providers.map((p) => p.name).join(', ')}` : 'no providers';
+    return this.allowAnonymous ? `${who}, anonymous allowed` : `${who}, token required`;
+  }
 
   onRequest(ex: Exchange): FilterResult | Promise<FilterResult> {
     stripHeaders(ex, this.guarded);
@@ -86,37 +101,52 @@ export class AuthnFilter implements RequestFilter {
       if (found === null) continue;
       const r = p.verify(found.token);
       if (r instanceof Promise) {
-        return r.then((v) => (v.ok ? accept(ex, p, found, v) : this.tryFrom(ex, i + 1, note(attempt, p, found, v.reason))));
+        return r.then((v) => (v.ok ? this.accept(ex, p, found, v, attempt) : this.tryFrom(ex, i + 1, note(attempt, found, v.reason))));
       }
-      if (r.ok) return accept(ex, p, found, r);
-      attempt = note(attempt, p, found, r.reason);
+      if (r.ok) return this.accept(ex, p, found, r, attempt);
+      attempt = note(attempt, found, r.reason);
     }
-    return this.finish(ex, attempt);
+    this.strip(ex, null, attempt);
+    return fail(attempt === null ? 'missing' : attempt.reason, this.allowAnonymous);
   }
 
-  private finish(ex: Exchange, attempt: Attempt | null): FilterResult {
-    if (attempt === null) return fail('missing', this.allowAnonymous);
-    if (this.allowAnonymous) {
-      for (const t of attempt.refused) if (!t.provider.forwardToken) stripToken(ex, t.found);
+  private accept(ex: Exchange, p: Provider, found: FoundToken, v: Verified, attempt: Attempt | null): undefined {
+    ex.claims = v.claims as Record<string, unknown>;
+    const pairs = v.headerPairs;
+    if (pairs !== null) {
+      const add = (ex.upstreamHeadersAdd ??= []);
+      for (let k = 0; k < pairs.length; k++) add.push(pairs[k]);
     }
-    return fail(attempt.reason, this.allowAnonymous);
+    this.strip(ex, p.forwardToken ? found.source : null, attempt);
+    return undefined;
+  }
+
+  /** Strips every place that must not reach the mesh; `kept`: the accepted token's place when it is forwarded. */
+  private strip(ex: Exchange, kept: TokenSource | null, attempt: Attempt | null): void {
+    const places = this.stripPlaces;
+    for (let i = 0; i < places.length; i++) {
+      const place = places[i];
+      if (kept !== null && samePlace(place, kept)) continue;
+      if (place.occupied(ex.req)) stripPlace(ex, place);
+    }
+    if (attempt === null) return;
+    for (const place of attempt.refused) if (kept === null || !samePlace(place, kept)) stripPlace(ex, place);
   }
 }
 
-function accept(ex: Exchange, p: Provider, found: FoundToken, v: Verified): undefined {
-  ex.claims = v.claims as Record<string, unknown>;
-  const pairs = v.headerPairs;
-  if (pairs !== null) {
-    const add = (ex.upstreamHeadersAdd ??= []);
-    for (let k = 0; k < pairs.length; k++) add.push(pairs[k]);
-  }
-  if (!p.forwardToken) stripToken(ex, found);
-  return undefined;
-}
-
-function note(attempt: Attempt | null, provider: Provider, found: FoundToken, reason: FailureReason): Attempt {
+function note(attempt: Attempt | null, found: FoundToken, reason: FailureReason): Attempt {
   const a = attempt ?? { refused: [], reason };
   a.reason = reason;
-  a.refused.push({ provider, found });
+  a.refused.push(found.source);
   return a;
+}
+
+/** The places of `providers` with forwardToken: false, one entry per place. */
+export function tokenPlacesToStrip(providers: Iterable<Provider>): TokenSource[] {
+  const out: TokenSource[] = [];
+  for (const p of providers) {
+    if (p.forwardToken) continue;
+    for (const s of p.sources) if (!out.some((o) => samePlace(o, s))) out.push(s);
+  }
+  return out;
 }

@@ -7,7 +7,7 @@ import type { Exchange } from '../../exchange.ts';
 import type { FilterResult, RequestFilter } from '../filter.ts';
 import { InternalTokenFilter } from '../internal-token/filter.ts';
 import { InternalTokenMinter, loadSigningKey } from '../internal-token/minter.ts';
-import { AuthnFilter, stripHeaders } from './filter.ts';
+import { AuthnFilter, stripHeaders, tokenPlacesToStrip } from './filter.ts';
 import { parseJwks, RemoteKeySet, StaticKeySet, type KeySet } from './key-set.ts';
 import { Provider } from './provider.ts';
 
@@ -71,6 +71,9 @@ async function readOrError(file: string, path: string, errors: ConfigError[]): P
 class Guard implements RequestFilter {
   readonly name = 'identity-header-guard';
   constructor(private readonly names: readonly string[]) {}
+  describe(): string {
+    return `removes client-sent ${this.names.join(', ')}`;
+  }
   onRequest(ex: Exchange): FilterResult {
     stripHeaders(ex, this.names);
     return undefined;
@@ -162,7 +165,10 @@ export async function compileAuthn(
     filterFor(req: AuthnRequirementConfig): RequestFilter {
       // Unknown names were reported by validate.ts; a provider that failed to build above was too.
       const list = (req.providers ?? []).map((n) => providers.get(n)).filter((p): p is Provider => p !== undefined);
-      return new AuthnFilter(list, req.allowAnonymous, guardedHeaders);
+      // `{ allowAnonymous: true }` without providers looks at no token, yet strips every provider's
+      // forwardToken: false places, so no edge token slips through an anonymous route.
+      const places = tokenPlacesToStrip(req.providers === undefined || req.providers.length === 0 ? providers.values() : list);
+      return new AuthnFilter(list, req.allowAnonymous, guardedHeaders, places);
     },
     jwks: () => (minter ? minter.jwks() : { keys: [] }),
     close() {

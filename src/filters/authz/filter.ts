@@ -71,6 +71,11 @@ export class AuthzFilter implements RequestFilter {
     this.allow = cfg.allow ? cfg.allow.map(compileRule) : null;
   }
 
+  describe(): string {
+    const allow = this.allow === null ? 'no allow rules (all else allowed)' : `${this.allow.length} allow rule(s)`;
+    return `${this.deny.length} deny rule(s), ${allow}`;
+  }
+
   onRequest(ex: Exchange): FilterResult {
     for (let i = 0; i < this.deny.length; i++) if (this.deny[i](ex)) return DENIED;
     const allow = this.allow;

@@ -33,6 +33,8 @@ export function compileFaultFilter(cfg: FaultConfig | undefined): RequestFilter 
   };
   return {
     name: 'fault',
+    describe: () =>
+      [delay ? `delay ${delay.fixed}ms for ${delay.percent}%` : '', abort ? `abort ${cfg.abort!.status} for ${abortPercent}%` : ''].filter(Boolean).join(', '),
     onRequest(ex: Exchange): FilterResult | Promise<FilterResult> {
       if (delay === null || !picked(delay.percent)) return maybeAbort();
       stats.delays++;

@@ -11,6 +11,10 @@ export class InternalTokenFilter implements RequestFilter {
 
   constructor(private readonly minter: InternalTokenMinter) {}
 
+  describe(): string {
+    return `mints ${this.minter.header} for authenticated requests`;
+  }
+
   onRequest(ex: Exchange): FilterResult | Promise<FilterResult> {
     const claims = ex.claims;
     if (claims === null) return undefined; // anonymous: no edge identity, no token

@@ -201,10 +201,16 @@ export class InternalTokenMinter {
   }
 }
 
-/** The claims of the internal token besides iss/aud/iat/exp/jti: `sub` and the forwarded claims. */
+/**
+ * The claims of the internal token besides iss/aud/iat/exp/jti: `sub`, `edge_iss` and the forwarded
+ * claims. `edge_iss` is the verified edge token's issuer: a `sub` only names a user within its
+ * issuer, so two identity providers' `alice` must never share a token (nor a cache entry, which
+ * is keyed by a hash of exactly these claims).
+ */
 export function internalClaims(edge: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (typeof edge.sub === 'string') out.sub = edge.sub;
+  if (typeof edge.iss === 'string') out.edge_iss = edge.iss;
   for (const c of FORWARDED_CLAIMS) if (edge[c] !== undefined) out[c] = edge[c];
   return out;
 }

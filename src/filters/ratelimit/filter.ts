@@ -70,6 +70,10 @@ class SinglePolicyFilter implements RequestFilter {
   readonly name = 'ratelimit';
   constructor(private readonly check: Check) {}
 
+  describe(): string {
+    return `policy ${this.check.policy.name}`;
+  }
+
   onRequest(ex: Exchange): FilterResult | Promise<FilterResult> {
     const key = this.check.key(ex);
     if (key === null) return undefined;
@@ -85,6 +89,10 @@ class SinglePolicyFilter implements RequestFilter {
 class MultiPolicyFilter implements RequestFilter {
   readonly name = 'ratelimit';
   constructor(private readonly checks: readonly Check[]) {}
+
+  describe(): string {
+    return `policies ${this.checks.map((c) => c.policy.name).join(', ')}`;
+  }
 
   onRequest(ex: Exchange): FilterResult | Promise<FilterResult> {
     let pending: Array<FilterResult | Promise<FilterResult>> | null = null;

@@ -1,9 +1,21 @@
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { Http2ServerRequest } from 'node:http2';
+import type { Exchange } from './exchange.ts';
 
-// Keeping a small request body so a retry or a mirror can replay it. The body is read up to `keep`
-// bytes: when it ends within that, it is kept whole (a Buffer, replayable); past that, the bytes read
-// so far and the rest of the stream are joined into one stream that is sent once — large uploads are
-// never buffered. A body without Content-Length is also counted against `maxBodyBytes`.
+// The request body before it is forwarded: does the request have one, and keeping a small one so a
+// retry or a mirror can replay it (or an ext_authz check can read its first bytes). The body is read up
+// to `keep` bytes: when it ends within that, it is kept whole (a Buffer, replayable); past that, the
+// bytes read so far and the rest of the stream are joined into one stream that is sent once — large
+// uploads are never buffered. A body without Content-Length is also counted against `maxBodyBytes`.
+// Below proxy/ and filters/ (both use it).
+
+/** True when the request carries a body (HTTP/2: the stream did not end with the headers). */
+export function requestHasBody(ex: Exchange): boolean {
+  const req = ex.req;
+  if ('stream' in req) return !(req as Http2ServerRequest).stream.endAfterHeaders;
+  const h = req.headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
 
 export class BodyTooLargeError extends Error {
   readonly code = 'GATEHOUSE_BODY_TOO_LARGE';
@@ -12,7 +24,12 @@ export class BodyTooLargeError extends Error {
 /** Counts the bytes of a body without a Content-Length and fails the stream past the limit. */
 export class BodyLimit extends Transform {
   private seen: number;
-  constructor(private readonly max: number, already = 0) {
+  constructor(
+    private readonly max: number,
+    already = 0,
+    /** Told the byte count when the body ended (the access log's bytesIn). */
+    private readonly onEnd: ((bytes: number) => void) | null = null,
+  ) {
     super();
     this.seen = already;
   }
@@ -21,22 +38,34 @@ export class BodyLimit extends Transform {
     if (this.seen > this.max) cb(new BodyTooLargeError('request body too large'));
     else cb(null, chunk);
   }
+  override _flush(cb: TransformCallback): void {
+    this.onEnd?.(this.seen);
+    cb();
+  }
 }
 
 export type KeptBody =
   | { readonly kind: 'kept'; readonly body: Buffer }
-  | { readonly kind: 'stream'; readonly body: Readable }
+  /** `head`: the first `keep` bytes, when asked for with `readHead` (else empty). */
+  | { readonly kind: 'stream'; readonly body: Readable; readonly head: Buffer }
   | { readonly kind: 'error'; readonly error: Error };
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * `readHead`: also read the first `keep` bytes of a body known to be larger (by Content-Length) instead
+ * of handing the stream over untouched — ext_authz sends them to the authorization service.
+ */
 export function keepSmallBody(
   req: Readable,
   contentLength: number | null,
   keep: number,
   maxBodyBytes: number,
   done: (r: KeptBody) => void,
+  readHead = false,
 ): void {
-  if (contentLength !== null && contentLength > keep) {
-    done({ kind: 'stream', body: req });
+  if (!readHead && contentLength !== null && contentLength > keep) {
+    done({ kind: 'stream', body: req, head: EMPTY });
     return;
   }
   const chunks: Buffer[] = [];
@@ -70,7 +99,8 @@ export function keepSmallBody(
       for (const k of chunks) out.write(k);
       req.pipe(out);
       req.once('error', (err) => out.destroy(err));
-      done({ kind: 'stream', body: out });
+      const head = readHead ? Buffer.concat(chunks, size).subarray(0, keep) : EMPTY;
+      done({ kind: 'stream', body: out, head });
     }
   };
   const onEnd = () => finish({ kind: 'kept', body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) });

@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import { gatehouseService } from '../services/gatehouse.ts';
+import { otlpSink } from '../services/workers.ts';
+import type { RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
+
+// Issue 13, "Benchmark": what observing costs.
+//   observe-off        access log off, tracing not configured (W3C context still started/propagated)
+//   observe-on         access log to a file + span export at sampleRatio 0.01 to an OTLP/HTTP sink
+//   tracing-ratio-0    tracing configured (OTel SDK on the request path) with sampleRatio 0, log off
+// observe-on ÷ observe-off: goal ≥ 0.95. tracing-ratio-0 ÷ observe-off: "tracing off vs not
+// configured", goal 1.00 within noise — with tracing not configured the request path makes one null
+// check and never touches OpenTelemetry; configured at ratio 0, every request still gets a
+// (non-recording) server span from the SDK, so this ratio shows what merely configuring it costs.
+// Metrics are always on (plain counters on compiled objects), in all three.
+
+const tracing = (ratio: number) => (_ctx: unknown, deps: Readonly<Record<string, { origin: string }>>) =>
+  `tracing: { otlp: { endpoint: ${JSON.stringify(deps['otlp-sink']!.origin)} }, sampleRatio: ${ratio} }\n`;
+
+export const services: ServiceDef[] = [
+  otlpSink,
+  gatehouseService({ id: 'gatehouse-observe-off', title: 'gatehouse → plain upstream, access log off, tracing not configured', upstream: 'upstream-plain', mtls: false, accessLog: 'off' }),
+  gatehouseService({
+    id: 'gatehouse-observe-on',
+    title: 'gatehouse → plain upstream, access log to a file, tracing at sampleRatio 0.01',
+    upstream: 'upstream-plain',
+    mtls: false,
+    needs: ['otlp-sink'],
+    accessLog: (ctx) => join(ctx.tmp, 'observe-access.log'),
+    extraTopLevel: tracing(0.01),
+  }),
+  gatehouseService({
+    id: 'gatehouse-tracing-ratio-0',
+    title: 'gatehouse → plain upstream, access log off, tracing configured at sampleRatio 0',
+    upstream: 'upstream-plain',
+    mtls: false,
+    needs: ['otlp-sink'],
+    accessLog: 'off',
+    extraTopLevel: tracing(0),
+  }),
+];
+
+const common = { system: 'gatehouse', protocol: 'http1' as const, rounds: 3, durationS: 5 };
+
+export const scenarios: Scenario[] = [
+  { id: 'observe-off', title: 'gatehouse, access log off, tracing not configured', sut: 'gatehouse-observe-off', path: '/', ...common },
+  { id: 'observe-on', title: 'gatehouse, access log file + tracing sampleRatio 0.01', sut: 'gatehouse-observe-on', path: '/', ...common },
+  { id: 'tracing-ratio-0', title: 'gatehouse, tracing configured at sampleRatio 0', sut: 'gatehouse-tracing-ratio-0', path: '/', ...common },
+];
+
+export const ratios: RatioDef[] = [
+  { id: 'observe-on-vs-off', title: 'access log + tracing 0.01 ÷ both off', numerator: 'observe-on', denominator: 'observe-off', target: { min: 0.95, source: 'issue 13' } },
+  { id: 'tracing-configured-vs-not', title: 'tracing configured (ratio 0) ÷ not configured', numerator: 'tracing-ratio-0', denominator: 'observe-off', target: { min: 0.97, source: 'issue 13 (1.00 within noise)' } },
+];

@@ -13,6 +13,9 @@ import { compileTokenSources, findCookie, findToken, withoutCookie } from '../..
 // and whatever a route's header edits say; token extraction never throws on arbitrary headers.
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
+// RFC 9110: `trailer` is end to end in a response (relayed with the trailers), and `te: trailers`
+// is forwarded toward the upstream (gRPC needs it end to end); every other TE value is hop-by-hop.
+const HOP_BY_HOP_RESPONSE = HOP_BY_HOP.filter((n) => n !== 'trailer');
 const NAMES = [...HOP_BY_HOP, 'x-a', 'x-b', 'x-c', 'cookie', 'authorization', 'host', 'x-forwarded-for', 'content-type'];
 
 /** A header name from the pool, in random letter case (HTTP/1.1 clients send any case). */
@@ -58,9 +61,11 @@ test('toward the upstream: no hop-by-hop header and nothing the Connection heade
           .flatMap(([, v]) => v.split(',').map((t) => t.trim().toLowerCase()))
           .filter((t) => t !== '' && !added.has(t)),
       );
-      for (const n of names) {
+      for (let i = 0; i < names.length; i++) {
+        const n = names[i];
         assert.equal(n, n.toLowerCase());
-        assert.ok(!HOP_BY_HOP.includes(n), `hop-by-hop ${n} forwarded`);
+        if (n === 'te') assert.equal(out[i * 2 + 1], 'trailers', 'only te: trailers is forwarded');
+        else assert.ok(!HOP_BY_HOP.includes(n), `hop-by-hop ${n} forwarded`);
         if (n !== 'host' && !n.startsWith('x-forwarded-') && n !== 'x-request-id') assert.ok(!named.has(n), `${n} is named by Connection`);
       }
       assert.equal(names.filter((n) => n === 'host').length, 1, 'exactly one host');
@@ -79,14 +84,14 @@ test('toward the client: no hop-by-hop header survives an upstream response and 
         const m = compileHeaderMutation(headerMutationSchema.parse(mcfg), 'm', 'response', []);
         if (m) mutateResponseHeaders(m, headers, exchangeFor([]));
       }
-      for (const n of HOP_BY_HOP) assert.equal(headers[n], undefined, `${n} survived`);
+      for (const n of HOP_BY_HOP_RESPONSE) assert.equal(headers[n], undefined, `${n} survived`);
     }),
     { numRuns: 1000 },
   );
 });
 
 test('a route may not edit a hop-by-hop header: refused at compile time', () => {
-  for (const n of HOP_BY_HOP) {
+  for (const n of HOP_BY_HOP_RESPONSE) {
     const errors: MutationError[] = [];
     compileHeaderMutation(headerMutationSchema.parse({ set: { [n]: 'v' } }), 'm', 'request', errors);
     assert.equal(errors.length, 1, n);

@@ -82,6 +82,7 @@ const blocked: Array<[string, number]> = [
   ['/./admin/users', 403],
   ['/%61dmin/users', 403], // an encoded unreserved character is decoded before matching
   ['/admin;jsessionid=x/users', 403], // ;params are part of the segment: prefix /admin still matches
+  ['/public\\..\\admin/users', 403], // a raw backslash is a separator (issue 9)
   ['/public/..;/admin/users', 400], // Tomcat would resolve `..;` to `..`
   ['/public/.;x/../../admin', 400],
   ['/public/%C0%AE%C0%AE/admin/users', 400], // overlong UTF-8 for ".."

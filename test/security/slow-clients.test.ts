@@ -7,7 +7,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
 import { eventually } from '../helpers/net.ts';
 import { h1 } from '../helpers/clients.ts';
-import { RawH2, FrameType, requestBlock, frame, literal } from '../helpers/h2-raw.ts';
+import { RawH2, FrameType, Setting, requestBlock, frame, literal } from '../helpers/h2-raw.ts';
 
 // Slow clients: a header block or a body trickled byte by byte never holds a connection (or an
 // upstream request) beyond the listener's limits, however steadily the bytes keep coming.
@@ -17,11 +17,29 @@ let up: TestUpstream;
 let gw: TestGateway;
 /** Upstream requests by url: how they ended ('complete' body, or 'aborted' when the gateway gave up). */
 const ended = new Map<string, 'complete' | 'aborted'>();
+/** Upstream responses by url: sent whole, or abandoned (the gateway let go of the connection). */
+const responses = new Map<string, 'complete' | 'abandoned'>();
 
 before(async () => {
   pki = await testPki();
   up = await startUpstream({
     handler: (req, res) => {
+      if (req.url?.startsWith('/big')) {
+        // 20 MB, written as fast as the gateway takes it; 'abandoned' when the gateway gives up on it
+        const chunk = Buffer.alloc(64 * 1024, 7);
+        let sent = 0;
+        res.writeHead(200, { 'content-length': 20 * 1024 * 1024 });
+        const pump = () => {
+          while (sent < 20 * 1024 * 1024) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        res.on('close', () => responses.set(req.url ?? '', res.writableFinished ? 'complete' : 'abandoned'));
+        pump();
+        return;
+      }
       req.on('data', () => undefined);
       req.on('end', () => {
         ended.set(req.url ?? '', 'complete');
@@ -113,4 +131,27 @@ test('HTTP/2: a header block started and never finished: the session is closed a
   c.headers(1, requestBlock({ path: '/h2-unfinished' }), { endHeaders: false });
   await c.waitClosed();
   assert.ok(!ended.has('/h2-unfinished'));
+});
+
+// A client that never reads its response (issue 9's stall timer): after idleTimeout without progress
+// the response is abandoned and the upstream connection released.
+
+test('HTTP/1.1: a client that never reads a 20 MB response is cut after idleTimeout; the upstream response is abandoned', async () => {
+  const s = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ca: pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+  await new Promise<void>((resolve) => s.once('secureConnect', () => resolve()));
+  s.on('error', () => undefined);
+  s.write('GET /big-h1 HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  s.pause(); // never read
+  await eventually(() => responses.get('/big-h1') === 'abandoned', 'the upstream response abandoned', 30_000);
+  s.destroy();
+  assert.equal((await h1(pki, gw.httpsPort, '/after-stall')).status, 200);
+});
+
+test('HTTP/2: a stream whose window never opens is reset after idleTimeout; the upstream response is abandoned', async () => {
+  const c = await RawH2.connect(gw.httpsPort, pki.read('ca.crt'), { settings: [[Setting.INITIAL_WINDOW_SIZE, 0]] });
+  c.headers(1, requestBlock({ path: '/big-h2' }));
+  await c.waitFor((f) => (f.streamId === 1 && f.type === FrameType.RST_STREAM) || f.type === FrameType.GOAWAY, 'stream 1 reset', 30_000).catch(() => c.waitClosed());
+  await eventually(() => responses.get('/big-h2') === 'abandoned', 'the upstream response abandoned', 30_000);
+  assert.equal(c.dataBytes, 0, 'nothing could be sent through a closed window');
+  c.destroy();
 });

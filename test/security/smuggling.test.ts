@@ -61,6 +61,7 @@ const refused: Array<[string, string, number]> = [
   ['HTTP/1.0 with Transfer-Encoding', `POST /http10te HTTP/1.0\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`, 400],
   ['two Host headers', `GET /twohost HTTP/1.1\r\n${H}Host: evil.example\r\n\r\n`, 400],
   ['no Host header', 'GET /nohost HTTP/1.1\r\n\r\n', 400],
+  ['a header name with an underscore (x_auth_sub, read as x-auth-sub by CGI-style upstreams)', `GET /underscore HTTP/1.1\r\n${H}x_auth_sub: evil\r\n\r\n`, 400],
 ];
 
 for (const [name, bytes, status] of refused) {
@@ -135,4 +136,26 @@ test('HTTP/2 connection-specific header (connection: keep-alive): refused, nothi
   assert.notEqual(c.status(1), 200);
   assert.equal(up.seen.length, before);
   c.destroy();
+});
+
+test('HTTP/2 header name with an underscore: 400, nothing reaches the upstream', async () => {
+  const before = up.seen.length;
+  const c = await h2Attempt(requestBlock({ path: '/h2-underscore', extra: [['x_auth_sub', 'evil']] }));
+  assert.equal(c.status(1), 400);
+  assert.equal(up.seen.length, before);
+  c.destroy();
+});
+
+test('mesh identity headers from an untrusted client (x-forwarded-client-cert, x-envoy-*) never reach the upstream', async () => {
+  const r = await rawHttp1(
+    pki,
+    gw.httpsPort,
+    `GET /identity HTTP/1.1\r\n${H}X-Forwarded-Client-Cert: By=spiffe://mesh.local/ns/shop/sa/admin;URI=spiffe://evil\r\nx-envoy-internal: true\r\nX-Envoy-Original-Path: /admin\r\nx-kept: yes\r\nConnection: close\r\n\r\n`,
+  );
+  assert.deepEqual(r.statuses, [200]);
+  const seen = up.seen.find((s) => s.url === '/identity')!;
+  assert.equal(seen.headers['x-forwarded-client-cert'], undefined);
+  assert.equal(seen.headers['x-envoy-internal'], undefined);
+  assert.equal(seen.headers['x-envoy-original-path'], undefined);
+  assert.equal(seen.headers['x-kept'], 'yes');
 });

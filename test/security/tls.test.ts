@@ -129,3 +129,20 @@ test('handshake then silence over HTTP/2: GOAWAY and closed after idleTimeout', 
   assert.ok(c.frames.some((f) => f.type === FrameType.GOAWAY));
   await othersServed();
 });
+
+/** A TLS 1.2 handshake offering only `ciphers`: the negotiated suite, or null when the gateway refused. */
+function tls12With(ciphers: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ca: pki.read('ca.crt'), servername: 'localhost', maxVersion: 'TLSv1.2', ciphers }, () => {
+      resolve(s.getCipher().name);
+      s.destroy();
+    });
+    s.on('error', () => resolve(null));
+  });
+}
+
+test('TLS 1.2 without forward secrecy, with CBC or SHA-1 MACs is refused; ECDHE with AES-GCM is accepted', async () => {
+  for (const weak of ['AES128-SHA', 'AES256-GCM-SHA384', 'ECDHE-RSA-AES128-SHA', 'AES128-SHA256']) assert.equal(await tls12With(weak), null, weak);
+  assert.equal(await tls12With('ECDHE-RSA-AES128-GCM-SHA256'), 'ECDHE-RSA-AES128-GCM-SHA256');
+  await othersServed();
+});

@@ -141,7 +141,7 @@ async function compileCluster(
     try {
       tls = await loadOriginationTls(cfg.tls);
     } catch (err) {
-      errors.push({ path: `clusters[${index}].tls`, message: `cannot read: ${(err as Error).message}` });
+      errors.push({ path: `clusters[${index}].tls`, message: (err as Error).message });
       return null;
     }
     const cert = cfg.tls.certFile ? leafExpiry(tls.options.cert as Buffer | undefined) : null;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import type { ConnectionOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { sanIdentityCheck } from './san-match.ts';
 
 // TLS toward a cluster: client certificate, CA bundle, SNI and minimum version, read from files when
@@ -24,15 +24,34 @@ export interface OriginationTls {
 }
 
 export async function loadOriginationTls(cfg: OriginationTlsConfig): Promise<OriginationTls> {
-  const [cert, key, ca] = await Promise.all([
-    cfg.certFile ? readFile(cfg.certFile) : undefined,
-    cfg.keyFile ? readFile(cfg.keyFile) : undefined,
-    cfg.caFile ? readFile(cfg.caFile) : undefined,
-  ]);
+  let cert: Buffer | undefined;
+  let key: Buffer | undefined;
+  let ca: Buffer | undefined;
+  try {
+    [cert, key, ca] = await Promise.all([
+      cfg.certFile ? readFile(cfg.certFile) : undefined,
+      cfg.keyFile ? readFile(cfg.keyFile) : undefined,
+      cfg.caFile ? readFile(cfg.caFile) : undefined,
+    ]);
+  } catch (err) {
+    throw new Error(`cannot read: ${(err as Error).message}`);
+  }
+  const minVersion = cfg.minVersion ?? 'TLSv1.3';
+  // Built once here: a key that does not match its certificate (a rotation caught half-way, one file
+  // written before the other) fails the compile, so the previous generation keeps serving instead of
+  // every new connection failing; and every connection of the cluster shares this one context.
+  let secureContext;
+  try {
+    secureContext = createSecureContext({ minVersion, ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) });
+  } catch (err) {
+    throw new Error(`invalid certificate, key or CA: ${(err as Error).message}`);
+  }
   const hash = createHash('sha256');
   for (const part of [cert, key, ca]) hash.update(part ?? '-').update('\0');
   const options: ConnectionOptions = {
-    minVersion: cfg.minVersion ?? 'TLSv1.3',
+    minVersion,
+    secureContext,
+    // The material itself stays readable (certificate expiry metrics); tls.connect uses secureContext.
     ...(cert ? { cert } : {}),
     ...(key ? { key } : {}),
     // With a caFile only that CA is trusted (a mesh has its own root); without one, the system CAs.

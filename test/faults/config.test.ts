@@ -193,3 +193,75 @@ function startFreshConnections(port: number): { stop(): Promise<{ ok: number; fa
     },
   };
 }
+
+test('a retry that lands after a reload retired its cluster is still sent (the retired pools wait for their last exchange)', async () => {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let n = 0;
+  const { startUpstream } = await import('../helpers/upstream.ts');
+  const up = await startUpstream({
+    handler: (req, res) => {
+      req.resume();
+      const first = n++ === 0;
+      void (first ? held : Promise.resolve()).then(() => {
+        res.writeHead(first ? 503 : 200, { 'x-try': String(n) });
+        res.end(first ? 'busy' : 'ok');
+      });
+    },
+  });
+  cleanup.push(() => up.close());
+  const yaml = (connectTimeout: string) => `
+admin: { address: "127.0.0.1:{{admin}}" }
+drain: { delay: 0s, timeout: 2s }
+listeners:
+  - name: public
+    address: "127.0.0.1:{{https}}"
+    tls:
+      certificates:
+        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+virtualHosts:
+  - name: main
+    domains: ["*"]
+    routes:
+      - { name: all, match: { prefix: / }, route: { cluster: backend, timeout: 10s, retries: { attempts: 2, retryOn: ["503"] } } }
+clusters:
+  - name: backend
+    discovery: { type: static, endpoints: ["${up.address}"] }
+    connectTimeout: ${connectTimeout}
+`;
+  const gw = await gateway(yaml('1s'));
+  const answer = h1(pki, gw.httpsPort, '/retried');
+  await eventually(() => up.seen.length === 1, 'the first try reached the upstream');
+  const old = gw.gw.current!.clusters.get('backend')!;
+  gw.rewrite(yaml('2s')); // a changed cluster: the reload builds a new one and retires the old
+  assert.equal((await gw.gw.reload('test')).ok, true);
+  assert.notEqual(gw.gw.current!.clusters.get('backend'), old);
+  release(); // the first try answers 503 now: its retry goes through the retired cluster
+  const r = await answer;
+  assert.equal(r.status, 200, r.body);
+  assert.equal(up.seen.length, 2);
+});
+
+test('a client certificate rotated half-way (new certificate, old key) is refused at reload; the previous cluster keeps serving', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-halfway-'));
+  const other = mkdtempSync(join(tmpdir(), 'gatehouse-halfway-next-'));
+  await issue(pki, 'edge', { dns: ['localhost'], ips: ['127.0.0.1'], outDir: dir });
+  await issue(pki, 'client', { usage: 'client', spiffe: 'spiffe://mesh.local/ns/edge/sa/gatehouse', outDir: dir });
+  await issue(pki, 'server', { dns: ['localhost'], outDir: dir });
+  await issue(pki, 'client', { usage: 'client', spiffe: 'spiffe://mesh.local/ns/edge/sa/gatehouse', outDir: other });
+  const up = await mtlsUpstream(join(dir, 'server.crt'), join(dir, 'server.key'));
+  const gw = await gateway(config(dir, up.address, 'one'));
+  assert.equal((await h1(pki, gw.httpsPort, '/before')).status, 200);
+  // the rotation job has written the new certificate but not yet its key
+  const { copyFileSync } = await import('node:fs');
+  copyFileSync(join(other, 'client.crt'), join(dir, 'client.crt'));
+  const r = await gw.gw.reload('half-way rotation');
+  assert.equal(r.ok, false);
+  assert.match((r as { errors: string[] }).errors.join('\n'), /^clusters\[0\]\.tls: invalid certificate, key or CA: /m);
+  const during = await h1(pki, gw.httpsPort, '/during');
+  assert.equal(during.status, 200, during.body);
+  // the key arrives: the pair agrees again and the reload goes through
+  copyFileSync(join(other, 'client.key'), join(dir, 'client.key'));
+  assert.equal((await gw.gw.reload('rotation complete')).ok, true);
+  assert.equal((await h1(pki, gw.httpsPort, '/after')).headers['x-client-serial'], serialOf(readFileSync(join(other, 'client.crt'))));
+});

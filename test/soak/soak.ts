@@ -2,17 +2,18 @@
 // with faults injected on a schedule, and a leak check at the end (issue 15).
 //
 // Traffic (all over TLS, verified against the soak's own CA): HTTP/1.1 keep-alive and HTTP/2 to a route
-// that needs an edge JWT and splits 90/10 between two mTLS upstream versions (two endpoints each, retries
-// on), a rate-limited route (429 is an expected answer there), and WebSocket sessions to an echo service.
+// that needs an edge JWT, asks an ext_authz service (failureModeAllow) and splits 90/10 between two
+// mTLS upstream versions (two endpoints each, retries on); a rate-limited route (429 is an expected
+// answer there); a route the gateway takes from an xDS server; and WebSocket sessions to an echo service.
 // Faults, one after the other, each healed before the next: an upstream endpoint killed and restarted,
-// Redis killed and restarted, the JWKS server down and up, the client certificate rotated, the config
-// reloaded.
+// Redis killed and restarted, the JWKS server down, the client certificate rotated, the config reloaded,
+// the xDS server killed and restarted, the ext_authz service down and back.
 //
 // It prints what was sent, the answers by class, the answers that should not have happened (must be 0),
 // p50/p99, RSS and heap at the start and the end, and exits 1 on an unexpected answer or a leak.
 import { parseArgs } from 'node:util';
 import https from 'node:https';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +26,10 @@ import { startLoad, type LoadReport } from '../helpers/load.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { makeKey, sign, startJwksServer, type JwksServer } from '../helpers/authn-jwks.ts';
 import { spawnGateway, writeConfig, memoryOf } from '../helpers/process.ts';
+import { startGrpcAuthz, type TestGrpcAuthz } from '../helpers/ext-authz.ts';
+import { startXdsServer } from '../helpers/xds-server.ts';
+import { CDS, EDS, edsCluster, loadAssignment, RDS, routeConfig, routeTo } from '../helpers/xds-resources.ts';
+import { idUpstream } from '../helpers/traffic.ts';
 
 interface SoakResult {
   durationS: number;
@@ -84,7 +89,7 @@ async function wsEcho(pki: TestPki): Promise<{ port: number; close(): Promise<vo
   };
 }
 
-function config(pki: TestPki, dir: string, o: { v1: number[]; v2: number[]; ws: number; redis: string; jwksUri: string; marker: string }): string {
+function config(pki: TestPki, dir: string, o: { v1: number[]; v2: number[]; ws: number; redis: string; jwksUri: string; authz: string; xds: string; marker: string }): string {
   const eps = (ports: number[]) => ports.map((p) => `"127.0.0.1:${p}"`).join(', ');
   const tls = `
     tls:
@@ -99,6 +104,11 @@ function config(pki: TestPki, dir: string, o: { v1: number[]; v2: number[]; ws: 
   return `
 admin: { address: "127.0.0.1:{{admin}}" }
 accessLog: { path: ${JSON.stringify(join(dir, 'access.log'))} }
+xds:
+  server: "${o.xds}"
+  node: { id: soak, cluster: edge }
+  routeConfigs: [soak-xds]
+  initialFetchTimeout: 5s
 drain: { delay: 0s, timeout: 5s }
 listeners:
   - name: public
@@ -130,6 +140,7 @@ virtualHosts:
       - name: shop
         match: { prefix: /shop }
         authn: { providers: [idp] }
+        extAuthz: { grpc: { address: "${o.authz}" }, timeout: 500ms, failureModeAllow: true }
         route:
           weightedClusters: [{ cluster: v1, weight: 90 }, { cluster: v2, weight: 10 }]
           timeout: 5s
@@ -224,14 +235,29 @@ export async function soak(durationMs: number, log: (s: string) => void = (s) =>
     const key = await makeKey('soak', 'ec');
     const jwks: JwksServer = await startJwksServer([key]);
     stops.push(() => jwks.stop());
+    let authz: TestGrpcAuthz = await startGrpcAuthz();
+    const authzPort = authz.port;
+    stops.push(() => authz.stop());
+    const xdsBackend = await idUpstream('xds-backend');
+    stops.push(() => xdsBackend.close());
+    const xds = await startXdsServer();
+    stops.push(() => xds.close());
+    xds.set(CDS, [edsCluster('xds-backend')]);
+    xds.set(EDS, [loadAssignment('xds-backend', [xdsBackend.address])]);
+    xds.set(RDS, [routeConfig('soak-xds', [routeTo('/', 'xds-backend')], { domains: ['127.0.0.1'] })]);
     const tokens = await Promise.all(Array.from({ length: 200 }, (_, i) => sign(key, { sub: `user-${i}` }, { expIn: 24 * 3600 })));
 
     const cfgOf = (marker: string) =>
-      config(pki, dir, { v1: [endpoints[0]!.port, endpoints[1]!.port], v2: [endpoints[2]!.port, endpoints[3]!.port], ws: ws.port, redis: redis.url, jwksUri: jwks.url, marker });
+      config(pki, dir, { v1: [endpoints[0]!.port, endpoints[1]!.port], v2: [endpoints[2]!.port, endpoints[3]!.port], ws: ws.port, redis: redis.url, jwksUri: jwks.url, authz: `127.0.0.1:${authzPort}`, xds: xds.address, marker });
     const cfg = await writeConfig(cfgOf('m0'));
     const gw = await spawnGateway(cfg.file);
-    stops.push(() => gw.kill('SIGTERM'));
+    stops.push(async () => {
+      await gw.kill('SIGTERM');
+      writeFileSync(join(dir, 'gateway.log'), gw.stderr()); // kept with the access log, for a failed run
+    });
     const pid = gw.child.pid!;
+    // serving starts before the first xDS routes arrive; readiness waits for them
+    for (let i = 0; i < 100 && (await fetch(`http://127.0.0.1:${cfg.adminPort}/readyz`)).status !== 200; i++) await sleep(100);
 
     const shopOk = (s: number) => s === 200;
     const auth = (n: number) => ({ authorization: `Bearer ${tokens[n % tokens.length]}` });
@@ -239,6 +265,7 @@ export async function soak(durationMs: number, log: (s: string) => void = (s) =>
       startLoad({ port: cfg.httpsPort, pki, path: '/shop/cart', headers: auth, concurrency: 3, pauseMs: 5, ok: shopOk }),
       startLoad({ port: cfg.httpsPort, pki, path: '/shop/h2', headers: auth, concurrency: 3, pauseMs: 5, protocol: 'h2', ok: shopOk }),
       startLoad({ port: cfg.httpsPort, pki, path: '/limited', headers: { 'x-client': 'noisy' }, concurrency: 1, pauseMs: 5, ok: (s) => s === 200 || s === 429 }),
+      startLoad({ port: cfg.httpsPort, pki, path: '/from-xds', headers: { host: '127.0.0.1' }, concurrency: 1, pauseMs: 5 }),
     ];
     const wsRun = wsLoop(pki, cfg.httpsPort);
 
@@ -275,16 +302,28 @@ export async function soak(durationMs: number, log: (s: string) => void = (s) =>
         inject: async () => cfg.rewrite(cfgOf(`m${++marker}`)),
         heal: async () => undefined,
       },
-      { name: 'upstream endpoint v2-a killed', inject: () => endpoints[2]!.close(), heal: async () => {
+      { name: 'xDS server killed', inject: () => xds.kill(), heal: () => xds.restart() },
+      {
+        name: 'ext_authz service down',
+        inject: () => authz.stop(),
+        heal: async () => {
+          authz = await startGrpcAuthz({ port: authzPort });
+        },
+      },
+      {
+        name: 'upstream endpoint v2-a killed',
+        inject: () => endpoints[2]!.close(),
+        heal: async () => {
           endpoints[2] = await versionEndpoint(pki, 'v2-a', endpoints[2]!.port);
-        } },
+        },
+      },
     ];
     const injected: string[] = [];
     const slot = Math.max(1000, Math.min(30_000, durationMs / (faults.length + 2)));
     const started = Date.now();
     for (let i = 0; Date.now() - started + slot < durationMs - slot; i++) {
       const f = faults[i % faults.length]!;
-      log(`soak: ${f.name}`);
+      log(`soak: ${new Date().toISOString()} ${f.name}`);
       injected.push(f.name);
       await f.inject();
       await sleep(slot / 2);

@@ -60,6 +60,7 @@ function serve(
 ): void {
   const view = slot.current;
   const ex = new Exchange(req, res, view, performance.now());
+  view.gen.usage.enter();
   ex.upgrade = upgrade;
   res.once('close', () => {
     // HTTP/2: a stream the client reset counts as "finished" (node ends its writable side when it
@@ -69,6 +70,7 @@ function serve(
       ex.clientClosed = true;
       ex.abortUpstream?.(new Error('client closed the connection'));
     }
+    view.gen.usage.leave();
     onDone(ex);
   });
   try {

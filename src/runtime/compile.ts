@@ -17,7 +17,7 @@ import { buildDiscovery, DNS_KINDS } from '../upstream/discovery/index.ts';
 import { createResolver, type HostResolver } from '../upstream/discovery/resolver.ts';
 import { ActiveHealthChecker } from '../health/active-check.ts';
 import { log } from '../observability/logger.ts';
-import type { CompiledListener, Generation } from './generation.ts';
+import { GenerationUsage, type CompiledListener, type Generation } from './generation.ts';
 import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runtime.ts';
 import { YAML_ONLY, type ConfigOrigins } from '../config/merge.ts';
 import type { EndpointSource } from '../upstream/discovery/index.ts';
@@ -329,6 +329,7 @@ export async function compile(
       files: collectFiles(config, configFile),
       tracing,
       certificates: Object.freeze(certificates),
+      usage: new GenerationUsage(),
     }),
     retired,
     retiredResources,

@@ -207,7 +207,12 @@ export class Gateway implements StatsSource {
         throw err;
       }
       const replaced = this.gen;
+      for (const c of generation.clusters.values()) c.hold();
       this.gen = generation;
+      // exchanges that started on the replaced generation keep its clusters' pools until they end
+      replaced?.usage.retire(() => {
+        for (const c of replaced.clusters.values()) c.release();
+      });
       generation.rateLimits.retire(replaced?.rateLimits);
       this.version = generation.version;
       this.yaml = yaml;
@@ -217,7 +222,7 @@ export class Gateway implements StatsSource {
       this.watcher.set(generation.files);
       if (xdsOnly) this.lastXdsError = null;
       else this.lastReloadError = null;
-      for (const c of retired) void c.close(); // in-flight requests finish on their old pools
+      for (const c of retired) c.retire(); // timers stop now; pools close when the old generation drains
       // Cluster names that left the config take their per-cluster series with them.
       for (const c of retired) {
         if (generation.clusters.has(c.name)) continue;

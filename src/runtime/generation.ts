@@ -61,6 +61,36 @@ export interface Generation {
   readonly tracing: SpanExport | null;
   /** The certificates in use and when they expire (listener and cluster), for the expiry gauge. */
   readonly certificates: readonly CertificateExpiry[];
+  /** Exchanges that started on this generation and have not ended (the one mutable part). */
+  readonly usage: GenerationUsage;
+}
+
+/**
+ * Counts the exchanges that started on a generation. Each exchange routes on the generation it
+ * started with (authn, ext_authz and retries may take a while), so a replaced generation's clusters
+ * keep their pools until its last exchange ends: `retire(then)` runs `then` at that moment.
+ */
+export class GenerationUsage {
+  private users = 0;
+  private drained: (() => void) | null = null;
+
+  enter(): void {
+    this.users++;
+  }
+
+  leave(): void {
+    if (--this.users === 0 && this.drained !== null) {
+      const then = this.drained;
+      this.drained = null;
+      then();
+    }
+  }
+
+  /** The generation was replaced: `then` runs once no exchange uses it (at once when none does). */
+  retire(then: () => void): void {
+    if (this.users === 0) then();
+    else this.drained = then;
+  }
 }
 
 /** What a listener's request handler reads once per request: its generation and its own compiled part. */

@@ -99,6 +99,10 @@ export class Cluster {
   private readonly watchers = new Set<(serving: boolean) => void>();
   private wasServing = false;
   private closed = false;
+  /** Left the current generation: its timers are stopped, its pools wait for the generations that hold it. */
+  private retired = false;
+  /** Generations that include this cluster and may still have an exchange using it. */
+  private holders = 0;
 
   constructor(name: string, fingerprint: string, o: ClusterOptions) {
     this.name = name;
@@ -232,13 +236,39 @@ export class Cluster {
     };
   }
 
-  /** Stops discovery, health checks and outlier timers, then lets in-flight requests finish. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /** A generation that includes this cluster went live. */
+  hold(): void {
+    this.holders++;
+  }
+
+  /** A generation that included it was replaced and its last exchange ended: the last one closes the pools. */
+  release(): void {
+    if (--this.holders === 0 && this.retired) void this.close();
+  }
+
+  /**
+   * The cluster left the current generation: discovery, health checks and outlier timers stop now.
+   * Its pools stay open while an older generation may still send a try through them (an exchange
+   * that started before the reload, waiting on ext_authz or retrying); release() closes them.
+   */
+  retire(): void {
+    if (this.retired) return;
+    this.retired = true;
+    this.stopParts();
+    if (this.holders === 0) void this.close();
+  }
+
+  private stopParts(): void {
     this.watchers.clear();
     for (const p of this.parts) p.close();
     this.outlier?.close();
+  }
+
+  /** Stops every timer now, then lets in-flight requests finish and closes the pools. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopParts();
     await Promise.all(this.endpointList.map((e) => e.close()));
   }
 }

@@ -240,6 +240,9 @@ clusters:
   const r = await answer;
   assert.equal(r.status, 200, r.body);
   assert.equal(up.seen.length, 2);
+  // and once that last exchange of the old generation ended, the retired pools close
+  await eventually(() => old.endpoints.every((e) => e.pool.closed), 'the retired cluster closes its pools');
+  assert.equal(gw.gw.current!.clusters.get('backend')!.endpoints[0]!.pool.closed, false);
 });
 
 test('a client certificate rotated half-way (new certificate, old key) is refused at reload; the previous cluster keeps serving', async () => {

@@ -92,6 +92,7 @@ export const Errors = Object.freeze({
   bodyTooLarge: spec('payload_too_large', 413, 'request body too large', { ...ENDS, grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED }),
   badRequest: spec('bad_request', 400, 'malformed request', ENDS),
   underscoreHeader: spec('bad_request', 400, 'header names with underscores are not accepted', ENDS),
+  unsupportedTransferCoding: spec('unsupported_transfer_coding', 501, 'only the chunked transfer coding is supported', ENDS),
   noHealthyUpstream: spec('no_healthy_upstream', 503, 'no healthy upstream endpoint'),
   circuitOpen: spec('circuit_open', 503, 'upstream circuit breaker open'),
   upstreamConnectFailure: spec('upstream_connect_failure', 502, 'could not connect to the upstream'),
@@ -103,6 +104,7 @@ export const Errors = Object.freeze({
   extAuthzError: spec('ext_authz_error', 403, 'the external authorization service could not decide'),
   upgradeNotAllowed: spec('upgrade_not_allowed', 403, 'this route does not accept protocol upgrades'),
   draining: spec('draining', 503, 'the gateway is shutting down'),
+  overloaded: spec('overloaded', 503, 'the gateway is overloaded; retry later'),
   internal: spec('internal_error', 500, 'internal error', { grpcStatus: GrpcStatus.INTERNAL }),
 });
 

@@ -29,7 +29,7 @@ export function buildAdmin(state: AdminState, token: string | undefined): Fastif
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const ready = state.ready;
-    return reply.code(ready ? 200 : 503).send({ ready, draining: state.draining, version: state.current?.version ?? null });
+    return reply.code(ready ? 200 : 503).send({ ready, draining: state.draining, overloaded: state.overloaded, version: state.current?.version ?? null });
   });
   // The effective config (YAML merged with xDS); each virtual host and cluster says where it came from.
   app.get('/config', async () => {

@@ -7,6 +7,8 @@ export interface AdminState extends StatsSource {
   readonly current: Generation | null;
   readonly ready: boolean;
   readonly draining: boolean;
+  /** The overload thresholds are crossed: new requests get 503 `overloaded` (readiness is not changed by it). */
+  readonly overloaded: boolean;
   readonly inflight: number;
   readonly lastReloadError: string[] | null;
   /** The xDS client's connection, versions and warming (null without xds). */

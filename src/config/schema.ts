@@ -161,6 +161,8 @@ export const overloadSchema = z.strictObject({
   maxEventLoopDelay: duration().optional(),
   /** Above this V8 heap use new requests get 503 `overloaded` with Retry-After. */
   maxHeapUsedBytes: posInt().optional(),
+  /** Client connections open at once across every listener; more are closed at accept. */
+  maxConnections: posInt().optional(),
 });
 
 export const grpcHealthSchema = z.strictObject({

@@ -15,8 +15,7 @@ export interface UnsupportedRule {
 }
 
 export const UNSUPPORTED: readonly UnsupportedRule[] = [
-  // top level
-  { path: 'overload' },
+  // every key of the SPEC is built; add a line here for a key whose behaviour is not
 ];
 
 type Step = { key: string; each: boolean };

@@ -1,4 +1,4 @@
-import http2, { constants as h2constants, type Http2SecureServer, type Http2Session } from 'node:http2';
+import http2, { constants as h2constants, type Http2SecureServer, type Http2Session, type ServerHttp2Session } from 'node:http2';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -9,6 +9,9 @@ import type { CompiledListener } from '../runtime/generation.ts';
 import type { ListenerSlot } from '../proxy/handler.ts';
 import { interceptProxyProtocol } from './proxy-protocol-accept.ts';
 import { setProxySource } from './client-address.ts';
+import { guardRapidReset } from './h2-rapid-reset.ts';
+import { guardControlFlood } from './h2-control-flood.ts';
+import type { ConnectionBudget } from '../overload/connection-budget.ts';
 import { H1, H2, type ListenerStats } from '../observability/request-stats.ts';
 import { tagHttp2Session, tagTlsSocket } from './tls-version.ts';
 
@@ -103,6 +106,7 @@ export function createHttpsListener(
   onUpgrade?: UpgradeListener,
   /** Counts open connections by negotiated protocol (gatehouse_active_connections). */
   stats?: ListenerStats,
+  budget?: ConnectionBudget,
 ): Promise<HttpsListener> {
   const sni = initial.sni!;
   const h2Sessions = new Set<Http2Session>();
@@ -139,14 +143,24 @@ export function createHttpsListener(
         // Refused streams beyond the limit, and a bound on queued outbound control frames.
         maxOutstandingPings: 10,
         peerMaxConcurrentStreams: limits.http2MaxConcurrentStreams,
+        // node's defaults, written out because the hostile-input suite relies on them: a session
+        // that sends 1000 invalid frames (empty DATA frames count) or has 100 streams refused is closed
+        maxSessionInvalidFrames: 1000,
+        maxSessionRejectedStreams: 100,
       },
       serve,
     );
-    server.on('session', (session: Http2Session) => {
+    server.on('session', (session: ServerHttp2Session) => {
       h2Sessions.add(session);
       if (closed) gracefulGoaway(session); // a connection accepted just before the port closed
       tagHttp2Session(session);
-      session.setTimeout(slot.current.listener.limits.idleTimeoutMs, () => session.close());
+      guardRapidReset(session);
+      guardControlFlood(session);
+      // Idle: GOAWAY, and the streams in flight may finish. Idle for another period after that (a
+      // header block never finished, a stream that never moves): the connection is closed.
+      // (setTimeout's callback is a once-listener: the second period needs 'on')
+      session.setTimeout(slot.current.listener.limits.idleTimeoutMs);
+      session.on('timeout', () => (session.closed ? session.destroy() : session.close()));
       session.once('close', () => h2Sessions.delete(session));
       session.on('error', () => undefined); // session errors end that session, never the process
     });
@@ -165,7 +179,13 @@ export function createHttpsListener(
     enabled: () => slot.current.listener.proxyProtocol,
     timeoutMs: () => slot.current.listener.limits.headersTimeoutMs,
   });
+  // before the PROXY header and TLS: a connection over the process-wide cap costs neither
+  if (budget) server.prependListener('connection', (socket: Socket) => void budget.admit(socket));
   server.on('secureConnection', (socket: TLSSocket) => {
+    // A client-initiated TLS 1.2 renegotiation costs the server a full handshake for a few bytes
+    // (CVE-2011-1473) and is forbidden under HTTP/2 (RFC 9113 §9.2.1): refuse it; the attempt
+    // becomes a socket error and the connection is closed.
+    socket.disableRenegotiation();
     const source = proxyIntake.takeSource(socket);
     if (source !== null) setProxySource(socket, source.address);
     sockets.add(socket);
@@ -176,7 +196,8 @@ export function createHttpsListener(
       sockets.delete(socket);
       if (stats) stats.connections[p]--;
     });
-    socket.on('error', () => undefined);
+    // an errored connection (a refused renegotiation among others) is closed, never left hanging
+    socket.on('error', () => socket.destroy());
   });
 
   function applyLimits(l: CompiledListener): void {

@@ -48,6 +48,7 @@ export function interceptProxyProtocol(server: Server, listener: string, opts: P
   let warnedAt = -Infinity;
 
   server.on('connection', (socket: Socket) => {
+    if (socket.destroyed) return; // refused by a listener before this one (the connection budget)
     if (!opts.enabled()) {
       for (const fn of handOver) fn.call(server, socket);
       return;

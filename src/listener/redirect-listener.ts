@@ -5,6 +5,7 @@ import { newRequestId } from '../proxy/request-id.ts';
 import { errorBody, Errors } from '../errors.ts';
 import { hostWithoutPort } from '../router/host-table.ts';
 import { interceptProxyProtocol } from './proxy-protocol-accept.ts';
+import type { ConnectionBudget } from '../overload/connection-budget.ts';
 
 // A plain-HTTP listener whose only job is `redirectToHttps`: 308 to
 // https://<host><:port of the first TLS listener unless 443><path and query>. With `proxyProtocol`
@@ -23,7 +24,7 @@ function bracketed(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export function createRedirectListener(initial: CompiledListener, slot: ListenerSlot): Promise<RedirectListener> {
+export function createRedirectListener(initial: CompiledListener, slot: ListenerSlot, budget?: ConnectionBudget): Promise<RedirectListener> {
   let draining = false;
   const server = http.createServer((req, res) => {
     if (draining) res.shouldKeepAlive = false;
@@ -58,6 +59,8 @@ export function createRedirectListener(initial: CompiledListener, slot: Listener
     enabled: () => slot.current.listener.proxyProtocol,
     timeoutMs: () => slot.current.listener.limits.headersTimeoutMs,
   });
+  // before the PROXY header: a connection over the process-wide cap costs nothing more
+  if (budget) server.prependListener('connection', (socket) => void budget.admit(socket));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: initial.host, port: initial.port }, () => {

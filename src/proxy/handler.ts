@@ -1,6 +1,7 @@
 import { Errors } from '../errors.ts';
 import { normalizePath } from '../router/normalize-path.ts';
 import { connectionPeer, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
+import { framingError } from '../listener/request-framing.ts';
 import { dropUnderscoreHeaders, firstUnderscoreHeader } from '../listener/header-names.ts';
 import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
 import { runFilters } from '../filters/filter.ts';
@@ -17,6 +18,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import { startTrace } from '../observability/trace-context.ts';
 import { tlsVersionOf } from '../listener/tls-version.ts';
 import './metrics.ts'; // registers the retry/mirror/fault counters with /metrics
+import type { OverloadSignal } from '../overload/monitor.ts';
 
 // The request path of a TLS listener: read the generation once, then
 // client address → path normalisation → virtual host → route (router/) → filters → action
@@ -29,18 +31,24 @@ export interface ListenerSlot {
   current: ListenerView;
 }
 
-export function createRequestHandler(slot: ListenerSlot, onDone: ExchangeObserver) {
+/** Never overloaded: for callers that do not configure overload protection. */
+export const NEVER_OVERLOADED: OverloadSignal = Object.freeze({ active: false });
+
+export function createRequestHandler(slot: ListenerSlot, onDone: ExchangeObserver, overload: OverloadSignal = NEVER_OVERLOADED) {
   return function handleRequest(req: GatewayRequest, res: GatewayResponse): void {
-    serve(slot, onDone, req, res, null);
+    serve(slot, onDone, req, res, null, overload);
   };
 }
 
 /** HTTP/1.1 Upgrade requests (WebSocket): same routing and filters, answered on the raw socket. */
-export function createUpgradeHandler(slot: ListenerSlot, onDone: ExchangeObserver) {
+export function createUpgradeHandler(slot: ListenerSlot, onDone: ExchangeObserver, overload: OverloadSignal = NEVER_OVERLOADED) {
   return function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    serve(slot, onDone, req, new SocketResponse(socket), { socket, head });
+    serve(slot, onDone, req, new SocketResponse(socket), { socket, head }, overload);
   };
 }
+
+/** Sent with every 503 `overloaded`: the sampler looks again well within a second. */
+const RETRY_AFTER = Object.freeze({ 'retry-after': '1' });
 
 function serve(
   slot: ListenerSlot,
@@ -48,13 +56,17 @@ function serve(
   req: GatewayRequest,
   res: GatewayResponse,
   upgrade: Exchange['upgrade'],
+  overload: OverloadSignal,
 ): void {
   const view = slot.current;
   const ex = new Exchange(req, res, view, performance.now());
   view.gen.usage.enter();
   ex.upgrade = upgrade;
   res.once('close', () => {
-    if (!res.writableFinished) {
+    // HTTP/2: a stream the client reset counts as "finished" (node ends its writable side when it
+    // closes), so its RST_STREAM code tells; forwarding on would leave an upstream response nobody
+    // reads, its connection paused forever.
+    if (!res.writableFinished || (req.httpVersionMajor === 2 && (req as Http2ServerRequest).stream.rstCode !== 0)) {
       ex.clientClosed = true;
       ex.abortUpstream?.(new Error('client closed the connection'));
     }
@@ -62,6 +74,14 @@ function serve(
     onDone(ex);
   });
   try {
+    if (overload.active) {
+      // shed before any work: no routing, no token check, no upstream
+      ex.requestId = acceptOrCreateRequestId(req.headers['x-request-id']);
+      ex.peer = connectionPeer(req.socket);
+      ex.clientIp = ex.peer;
+      sendError(ex, Errors.overloaded, RETRY_AFTER);
+      return;
+    }
     route(ex, view);
   } catch {
     // Defensive: a bug must cost one request, never the process.
@@ -89,6 +109,11 @@ function route(ex: Exchange, view: ListenerView): void {
     return;
   }
   ex.authority = authority;
+  const framing = framingError(req);
+  if (framing !== null) {
+    sendError(ex, framing, undefined, true);
+    return;
+  }
 
   // HTTP/1.1's parser enforces maxHeaderBytes itself (431 from the listener); nghttp2 treats the
   // advertised SETTINGS_MAX_HEADER_LIST_SIZE as advisory, so HTTP/2 is measured here, the way

@@ -8,14 +8,31 @@
 //    part of a segment, never a separator (what the upstream sees is what we matched).
 //  - duplicate slashes are merged;
 //  - `.` and `..` segments are resolved (RFC 3986 §5.2.4); `..` never climbs above the root;
-//  - a malformed escape, a control character or a path not starting with `/` is refused (null → 400).
+//  - a malformed escape, a control character or a path not starting with `/` is refused (null → 400);
+//  - so are escapes that do not decode to valid UTF-8 (overlong forms such as `%C0%AE` for `.`,
+//    surrogates: an upstream with a lenient decoder must not read a dot or a slash we did not see),
+//    raw bytes above 0x7E (not allowed in a URI), and dot segments carrying `;` parameters (`..;`,
+//    `.;x`), which Tomcat-style upstreams resolve as `..` after stripping the parameter.
 //
 // The common case (no `%`, no `//`, no dot segment) returns the input string without allocating.
 
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const PERCENT = 0x25;
+const SEMICOLON = 0x3b;
 const BACKSLASH = 0x5c;
+
+/** Strict UTF-8 (WHATWG): rejects overlong forms, surrogates and truncated sequences. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function validUtf8(bytes: number[]): boolean {
+  try {
+    utf8.decode(Uint8Array.from(bytes));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -37,15 +54,15 @@ function needsWork(p: string): boolean {
   for (let i = 0; i < n; i++) {
     const c = p.charCodeAt(i);
     if (c === PERCENT || c === BACKSLASH) return true;
-    if (c < 0x21 || c === 0x7f) return true; // control characters and spaces are refused in the slow path
+    if (c < 0x21 || c > 0x7e) return true; // control characters, spaces and non-ASCII are refused in the slow path
     if (c === SLASH && i + 1 < n) {
       const d = p.charCodeAt(i + 1);
       if (d === SLASH) return true;
       if (d === DOT) {
-        // "/." followed by end, "/" or "./" or ".<end>" is a dot segment
+        // "/." followed by end, "/", ";" or "./", ".;" or ".<end>" is a dot segment (perhaps with parameters)
         const e = i + 2 < n ? p.charCodeAt(i + 2) : SLASH;
-        if (e === SLASH) return true;
-        if (e === DOT && (i + 3 >= n || p.charCodeAt(i + 3) === SLASH)) return true;
+        if (e === SLASH || e === SEMICOLON) return true;
+        if (e === DOT && (i + 3 >= n || p.charCodeAt(i + 3) === SLASH || p.charCodeAt(i + 3) === SEMICOLON)) return true;
       }
     }
   }
@@ -59,14 +76,23 @@ export function normalizePath(p: string): string | null {
 
   // 1. decode unreserved escapes, canonicalise the others, refuse bad ones and control characters
   let decoded = '';
+  let high: number[] | null = null; // a run of escaped bytes ≥ 0x80: must be valid UTF-8
   for (let i = 0; i < p.length; i++) {
     const c = p.charCodeAt(i);
-    if (c < 0x21 || c === 0x7f) return null;
+    if (c < 0x21 || c > 0x7e) return null;
     if (c === BACKSLASH) {
+      if (high !== null) {
+        if (!validUtf8(high)) return null;
+        high = null;
+      }
       decoded += '/';
       continue;
     }
     if (c !== PERCENT) {
+      if (high !== null) {
+        if (!validUtf8(high)) return null;
+        high = null;
+      }
       decoded += p[i];
       continue;
     }
@@ -76,15 +102,25 @@ export function normalizePath(p: string): string | null {
     if (hi < 0 || lo < 0) return null;
     const byte = hi * 16 + lo;
     if (byte < 0x20 || byte === 0x7f) return null; // an encoded NUL or control character
+    if (byte >= 0x80) (high ??= []).push(byte);
+    else if (high !== null) {
+      if (!validUtf8(high)) return null;
+      high = null;
+    }
     decoded += isUnreserved(byte) ? String.fromCharCode(byte) : '%' + p[i + 1].toUpperCase() + p[i + 2].toUpperCase();
     i += 2;
   }
+  if (high !== null && !validUtf8(high)) return null;
 
   // 2. merge slashes and resolve dot segments
   const trailingSlash = decoded.length > 1 && decoded.charCodeAt(decoded.length - 1) === SLASH;
   const out: string[] = [];
   for (const seg of decoded.split('/')) {
     if (seg === '' || seg === '.') continue;
+    if (seg.charCodeAt(0) === DOT) {
+      const semi = seg.indexOf(';');
+      if (semi === 1 || (semi === 2 && seg.charCodeAt(1) === DOT)) return null; // `.;x` or `..;x`
+    }
     if (seg === '..') {
       out.pop();
       continue;

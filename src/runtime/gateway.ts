@@ -21,6 +21,8 @@ import { HealthFeed } from '../health/health-feed.ts';
 import { HealthStatuses } from '../health/health-statuses.ts';
 import type { GrpcHealthServer } from '../health/grpc-health.ts';
 import type { FastifyInstance } from 'fastify';
+import { OverloadMonitor } from '../overload/monitor.ts';
+import { ConnectionBudget } from '../overload/connection-budget.ts';
 import { retireClusterMetrics } from '../upstream/metrics.ts';
 import { forgetRetries } from '../proxy/retry-policy.ts';
 
@@ -76,12 +78,16 @@ export class Gateway implements StatsSource {
   readonly health = new HealthFeed();
   private healthRecheck: NodeJS.Timeout | null = null;
   lastReloadError: string[] | null = null;
+  /** `overload` thresholds: sampled off the request path, read once per request. */
+  readonly overload = new OverloadMonitor();
+  /** `overload.maxConnections`, across every listener. */
+  readonly connections = new ConnectionBudget();
   /** Why the last xDS snapshot could not be applied (null when it was). */
   lastXdsError: string[] | null = null;
 
   constructor(private readonly opts: GatewayOptions) {
     this.configFile = resolve(opts.configFile);
-    this.listeners = new ListenerManager((ex: Exchange) => finishExchange(ex, this.accessLog));
+    this.listeners = new ListenerManager((ex: Exchange) => finishExchange(ex, this.accessLog), this.overload, this.connections);
     this.watcher = new FileWatcher(() => void this.reload('file change'));
   }
 
@@ -340,7 +346,13 @@ export class Gateway implements StatsSource {
     return this.xds ? { ...this.xds.status(), ...(this.lastXdsError ? { lastApplyError: this.lastXdsError } : {}) } : null;
   }
 
+  get overloaded(): boolean {
+    return this.overload.active;
+  }
+
   private applyProcessSettings(cfg: GatewayConfig): void {
+    this.overload.configure(cfg.overload);
+    this.connections.max = cfg.overload?.maxConnections ?? Number.POSITIVE_INFINITY;
     const key = JSON.stringify(cfg.accessLog);
     if (key !== this.accessLogKey) {
       this.accessLog.close();
@@ -399,6 +411,7 @@ export class Gateway implements StatsSource {
     this.listeners.destroyAll();
     this.watcher.close();
     if (this.healthRecheck) clearInterval(this.healthRecheck);
+    this.overload.stop();
     this.xds?.close();
     this.xds = null;
     await this.admin?.close();

@@ -2,6 +2,8 @@ import type { Generation, CompiledListener } from './generation.ts';
 import { createRequestHandler, createUpgradeHandler, type ExchangeObserver, type ListenerSlot } from '../proxy/handler.ts';
 import { createHttpsListener, type HttpsListener } from '../listener/https-listener.ts';
 import { createRedirectListener, type RedirectListener } from '../listener/redirect-listener.ts';
+import type { OverloadSignal } from '../overload/monitor.ts';
+import type { ConnectionBudget } from '../overload/connection-budget.ts';
 import { H1, H2, ListenerStats } from '../observability/request-stats.ts';
 
 // Keeps the running listeners in step with the current generation: a listener whose address and
@@ -30,7 +32,13 @@ export class ListenerManager {
   /** Requests being served right now, across listeners (drain waits for it to reach 0). */
   inflight = 0;
 
-  constructor(private readonly onDone: ExchangeObserver) {}
+  constructor(
+    private readonly onDone: ExchangeObserver,
+    /** Process-wide overload state, read once per request. */
+    private readonly overload: OverloadSignal,
+    /** Process-wide connection cap shared by every listener. */
+    private readonly budget: ConnectionBudget,
+  ) {}
 
   async apply(gen: Generation): Promise<void> {
     const opened: Running[] = [];
@@ -70,7 +78,7 @@ export class ListenerManager {
 
   private async open(gen: Generation, l: CompiledListener, key: string): Promise<Running> {
     const slot: ListenerSlot = { current: { gen, listener: l } };
-    if (!l.sni) return { slot, key, server: await createRedirectListener(l, slot), stats: null };
+    if (!l.sni) return { slot, key, server: await createRedirectListener(l, slot, this.budget), stats: null };
     // Kept by the running listener: a reload that keeps the listener keeps its counters.
     const stats = new ListenerStats(l.name);
     const active = stats.activeRequests;
@@ -79,8 +87,8 @@ export class ListenerManager {
       active[ex.req.httpVersionMajor === 2 ? H2 : H1]--;
       this.onDone(ex);
     };
-    const handle = createRequestHandler(slot, done);
-    const upgrade = createUpgradeHandler(slot, done);
+    const handle = createRequestHandler(slot, done, this.overload);
+    const upgrade = createUpgradeHandler(slot, done, this.overload);
     const server = await createHttpsListener(
       l,
       slot,
@@ -98,6 +106,7 @@ export class ListenerManager {
         upgrade(req, socket, head);
       },
       stats,
+      this.budget,
     );
     return { slot, key, server, stats };
   }

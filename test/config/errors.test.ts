@@ -167,11 +167,6 @@ const rows: Row[] = [
     errors: ['admin.token: invalid environment variable reference "${ADMIN-TOKEN}" (use ${NAME}, or $${ for a literal ${)'],
   },
   {
-    name: 'a key that is not supported yet',
-    mutate: (c) => (c.overload = { maxEventLoopDelay: '250ms' }),
-    errors: ['overload: not supported yet'],
-  },
-  {
     name: 'grpcHealth: a bad address',
     mutate: (c) => (c.grpcHealth = { address: 'nowhere' }),
     errors: ['grpcHealth.address: expected host:port (e.g. 0.0.0.0:8443 or [::1]:8443)'],

@@ -64,6 +64,7 @@ describe('admin access', () => {
       certificates: () => [],
       configVersion: () => 0,
       lastReloadOk: () => true,
+      overloaded: false,
     };
     const app = buildAdmin(state, 's3cret');
     const from = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, remoteAddress: '10.0.0.5', headers });

@@ -58,7 +58,8 @@ export class Gateway implements StatsSource {
   private grpcHealth: GrpcHealthServer | null = null;
   private accessLog = createAccessLog(undefined);
   private reloading: Promise<ReloadResult> | null = null;
-  private reloadAgain: string | null = null;
+  /** The rebuild that follows the running one, with everyone waiting for it. */
+  private queued: { reason: string; promise: Promise<ReloadResult>; resolve: (r: ReloadResult) => void } | null = null;
   /** The config file must be read again (a change, SIGHUP, or the first start). */
   private fileChanged = true;
   /** The YAML config of the serving generation. */
@@ -208,14 +209,23 @@ export class Gateway implements StatsSource {
 
   private schedule(reason: string): Promise<ReloadResult> {
     if (this.reloading) {
-      this.reloadAgain ??= reason;
-      return this.reloading;
+      // A change arrived while a rebuild runs: one more rebuild follows, and every caller waiting
+      // for it gets its result (not the result of the rebuild that started before the change).
+      if (this.queued === null) {
+        let resolve!: (r: ReloadResult) => void;
+        const promise = new Promise<ReloadResult>((r) => (resolve = r));
+        this.queued = { reason, promise, resolve };
+      }
+      return this.queued.promise;
     }
     this.reloading = this.doReload(reason).finally(() => {
       this.reloading = null;
-      const again = this.reloadAgain ?? (this.xdsPending ? 'xds update' : null);
-      this.reloadAgain = null;
-      if (again !== null) void this.schedule(again);
+      const queued = this.queued;
+      this.queued = null;
+      const again = queued?.reason ?? (this.xdsPending ? 'xds update' : null);
+      if (again === null) return;
+      const next = this.schedule(again);
+      if (queued !== null) void next.then(queued.resolve);
     });
     return this.reloading;
   }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gateway } from '../../src/runtime/gateway.ts';
 import { freePort } from './net.ts';
+import { fillConfig } from './config-text.ts';
 import type { TestPki } from './pki.ts';
 
 // Starts a real gateway in this process on free loopback ports, from YAML text.
@@ -23,8 +24,7 @@ export async function startGateway(yaml: string): Promise<TestGateway> {
   const [httpsPort, httpPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-gw-'));
   const configFile = join(dir, 'gateway.yaml');
-  const fill = (t: string) =>
-    t.replaceAll('{{https}}', String(httpsPort)).replaceAll('{{http}}', String(httpPort)).replaceAll('{{admin}}', String(adminPort));
+  const fill = (t: string) => fillConfig(t, { https: httpsPort, http: httpPort, admin: adminPort });
   writeFileSync(configFile, fill(yaml));
   const gw = new Gateway({ configFile });
   await gw.start();

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from './net.ts';
+import { fillConfig } from './config-text.ts';
 
 // The gateway as a real child process (`node bin/gatehouse.js …`): for signals, exit codes,
 // workers and per-process memory.
@@ -65,8 +66,7 @@ export async function spawnGateway(configFile: string, extra: string[] = [], env
 export async function writeConfig(yaml: string): Promise<{ file: string; httpsPort: number; httpPort: number; adminPort: number; rewrite(y: string): void }> {
   const [httpsPort, httpPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-cfg-')), 'gateway.yaml');
-  const fill = (t: string) =>
-    t.replaceAll('{{https}}', String(httpsPort)).replaceAll('{{http}}', String(httpPort)).replaceAll('{{admin}}', String(adminPort));
+  const fill = (t: string) => fillConfig(t, { https: httpsPort, http: httpPort, admin: adminPort });
   writeFileSync(file, fill(yaml));
   return { file, httpsPort, httpPort, adminPort, rewrite: (y) => writeFileSync(file, fill(y)) };
 }

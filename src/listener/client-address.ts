@@ -1,4 +1,4 @@
-import proxyaddr from 'proxy-addr';
+import { compileCidrs } from '../util/cidr.ts';
 
 // The one place the client address comes from. The peer is the connection's PROXY-protocol source
 // when the listener takes PROXY protocol (the cloud LB's own address never counts), else the socket's
@@ -12,8 +12,9 @@ export const TRUST_NONE: TrustFn = () => false;
 
 export function compileTrust(cidrs: readonly string[] | undefined): TrustFn {
   if (!cidrs || cidrs.length === 0) return TRUST_NONE;
-  return proxyaddr.compile(cidrs as string[]);
+  return compileCidrs(cidrs);
 }
+
 
 /** Strips the IPv4-mapped prefix so `::ffff:10.0.0.1` matches IPv4 CIDRs and logs read naturally. */
 export function plainAddress(addr: string | undefined): string {

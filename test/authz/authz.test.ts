@@ -53,6 +53,10 @@ virtualHosts:
         match: { prefix: /local }
         authz: { deny: [{ sourceCidrs: ["127.0.0.0/8", "::1/128"] }] }
         route: { cluster: backend }
+      - name: everyone-denied
+        match: { prefix: /everyone }
+        authz: { deny: [{ sourceCidrs: ["0.0.0.0/0", "::/0"] }] }
+        route: { cluster: backend }
       - name: other-net-denied
         match: { prefix: /othernet }
         authz: { deny: [{ sourceCidrs: ["203.0.113.0/24"] }] }
@@ -119,6 +123,7 @@ const table: Array<{ who: Who; method?: string; path: string; headers?: Record<s
   { who: 'admin', path: '/shop/%69nternal', want: 403 },
   { who: 'nobody', path: '/local', want: 403 }, // route authz replaces the host's
   { who: 'nobody', path: '/othernet', want: 200 }, // only deny rules: the rest is allowed
+  { who: 'admin', path: '/everyone', want: 403 }, // a /0 block is every address of its family
   { who: 'nobody', path: '/hdr', headers: { 'x-env': 'production' }, want: 200 },
   { who: 'nobody', path: '/hdr', headers: { 'x-env': 'staging' }, want: 200 },
   { who: 'nobody', path: '/hdr', headers: { 'x-env': 'staging-2' }, want: 403 }, // regex matches the whole value

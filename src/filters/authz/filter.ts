@@ -1,10 +1,10 @@
-import proxyaddr from 'proxy-addr';
 import type { AuthzConfig, AuthzRuleConfig } from '../../config/schema.ts';
 import { Errors } from '../../errors.ts';
 import type { Exchange } from '../../exchange.ts';
 import type { FilterResult, Rejection, RequestFilter } from '../filter.ts';
 import { compileClaimPath } from '../authn/claims.ts';
 import { compileHeaderTest } from '../../router/match.ts';
+import { compileCidrs } from '../../util/cidr.ts';
 
 // authz (SPEC "Precise semantics"): within a rule every listed condition must hold; deny rules are
 // checked first and win; with allow rules present, anything no allow rule matches is denied.
@@ -47,7 +47,7 @@ export function compileRule(r: AuthzRuleConfig): Rule {
     });
   }
   if (r.sourceCidrs) {
-    const inRange = proxyaddr.compile([...r.sourceCidrs]);
+    const inRange = compileCidrs(r.sourceCidrs);
     conds.push((ex) => ex.clientIp !== '' && inRange(ex.clientIp, 0));
   }
   for (const h of r.headers ?? []) {

@@ -142,12 +142,13 @@ async function startNodeWorker(id: string, file: string, args: object): Promise<
   return { pid: child.pid!, port };
 }
 
-async function startGatehouse(id: string, yaml: string, port: number): Promise<number> {
+/** gatehouse as production runs it (compiled JavaScript), or through tsx (`viaTsx`) to show what that costs. */
+async function startGatehouse(id: string, yaml: string, viaTsx = false): Promise<number> {
   const configFile = join(tmp, `${id}.yaml`);
   writeFileSync(configFile, yaml);
   const logFile = join(tmp, `${id}.log`);
-  const child = procs.spawn(id, process.execPath, ['dist/main.js', '--config', configFile], { cwd: root, cpu: CPU_SUT, logFile });
-  void port;
+  const entry = viaTsx ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'];
+  const child = procs.spawn(id, process.execPath, [...entry, '--config', configFile], { cwd: root, cpu: CPU_SUT, logFile });
   return child.pid!;
 }
 
@@ -240,7 +241,7 @@ async function h2saturation(t: Target): Promise<{ rps: number; errors: number }>
 
 async function setup(): Promise<{ targets: Target[]; upstreamPid: number }> {
   log(`building compiled JavaScript (dist/, bench/.build/)…`);
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   rmSync(join(root, 'bench/.build'), { recursive: true, force: true });
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.bench.json'], { cwd: root, stdio: 'inherit' });
   execFileSync(process.execPath, ['dist/main.js', 'certs', 'init', '--dir', paths.certs], { cwd: root, stdio: 'ignore' });
@@ -263,7 +264,7 @@ async function setup(): Promise<{ targets: Target[]; upstreamPid: number }> {
     .sign(privateKey);
   const headers = { authorization: `Bearer ${token}` };
 
-  const [upMtls, upPlain, nginxPort, haproxyPort, ghA, ghAadmin, ghB, ghBadmin] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+  const [upMtls, upPlain, nginxPort, haproxyPort, ghA, ghAadmin, ghB, ghBadmin, ghT, ghTadmin] = await Promise.all(Array.from({ length: 10 }, () => freePort()));
   const upConf = join(tmp, 'nginx-upstream.conf');
   writeFileSync(upConf, nginxUpstreamConf(paths, { mtls: upMtls, plain: upPlain }));
   const upstreamPid = await startNative('upstream', NGINX!, ['-p', join(tmp, 'nginx-upstream'), '-c', upConf, '-e', join(tmp, 'nginx-upstream/error.log')], CPU_LOAD);
@@ -277,9 +278,9 @@ async function setup(): Promise<{ targets: Target[]; upstreamPid: number }> {
   const upstream = `https://127.0.0.1:${upMtls}`;
   const fastify = await startNodeWorker('fastify', 'bench/.build/workers/fastify-proxy.js', { certDir: paths.certs, upstream });
   const raw = await startNodeWorker('raw-undici', 'bench/.build/workers/raw-undici.js', { certDir: paths.certs, upstream });
-  const accessLogOff = process.env.BENCH_ACCESSLOG_OFF ?? '/dev/null';
-  const aPid = await startGatehouse('gatehouse-routing', gatehouseRoutingOnly(paths, ghA, ghAadmin, upMtls, accessLogOff), ghA);
-  const bPid = await startGatehouse('gatehouse-full', gatehouseFullFeatures(paths, ghB, ghBadmin, upMtls, { jwksFile, token }), ghB);
+  const aPid = await startGatehouse('gatehouse-routing', gatehouseRoutingOnly(paths, ghA, ghAadmin, upMtls, 'off'));
+  const bPid = await startGatehouse('gatehouse-full', gatehouseFullFeatures(paths, ghB, ghBadmin, upMtls, { jwksFile, token }));
+  const tPid = await startGatehouse('gatehouse-routing-tsx', gatehouseRoutingOnly(paths, ghT, ghTadmin, upMtls, 'off'), true);
 
   const targets: Target[] = [
     { id: 'direct', title: 'direct to the upstream (plain HTTP, the harness ceiling)', pid: upstreamPid, origin: `http://127.0.0.1:${upPlain}`, h2: false, headers },
@@ -289,6 +290,7 @@ async function setup(): Promise<{ targets: Target[]; upstreamPid: number }> {
     { id: 'fastify', title: 'bare fastify + @fastify/http-proxy', pid: fastify.pid, origin: `https://127.0.0.1:${fastify.port}`, h2: true, headers },
     { id: 'gatehouse-routing', title: 'gatehouse (a) routing only', pid: aPid, origin: `https://127.0.0.1:${ghA}`, h2: true, headers },
     { id: 'gatehouse-full', title: 'gatehouse (b) every edge feature on', pid: bPid, origin: `https://127.0.0.1:${ghB}`, h2: true, headers },
+    { id: 'gatehouse-routing-tsx', title: 'gatehouse (a) run through tsx instead of compiled', pid: tPid, origin: `https://127.0.0.1:${ghT}`, h2: false, headers },
   ].filter((t) => opts.only.length === 0 || opts.only.includes(t.id) || t.id === 'direct');
   for (const t of targets) await waitFor200(t.origin, t.headers, t.h2, t.title, join(tmp, `${t.id === 'direct' ? 'upstream' : t.id}.log`));
   return { targets, upstreamPid };
@@ -385,6 +387,7 @@ function summarize(targets: Target[], samples: Record<string, Sample[]>, idleRss
     { id: 'full-h2/fastify-h2', title: 'every feature on ÷ bare fastify proxy, h2 (req/s)', target: 1.5, ...perRound('gatehouse-full', 'fastify', (s) => s.h2Rps) },
     { id: 'full/nginx', title: 'every feature on ÷ nginx 1 worker (req/s)', target: null, ...perRound('gatehouse-full', 'nginx', rpsOf) },
     { id: 'full/haproxy', title: 'every feature on ÷ HAProxy 1 thread (req/s)', target: null, ...perRound('gatehouse-full', 'haproxy', rpsOf) },
+    { id: 'tsx/compiled', title: 'routing only through tsx ÷ compiled (req/s)', target: null, ...perRound('gatehouse-routing-tsx', 'gatehouse-routing', rpsOf) },
   ].filter((r): r is typeof r & { median: number | null; rounds: number[] } => r.median !== undefined);
   const direct = rows.find((r) => r.id === 'direct');
   const full = rows.find((r) => r.id === 'gatehouse-full');

@@ -13,6 +13,7 @@ const USAGE = `usage:
   gatehouse certs init [--dir certs] [--ttl 24h] [--trust-domain mesh.local] [--force]
   gatehouse certs issue --ca-dir DIR --name N [--out DIR] [--dns H]... [--ip A]... [--spiffe URI] [--ttl D] [--client|--server]
   gatehouse control-plane --config FILE
+  gatehouse demo                      (what npm start runs: dev certificates, demo services, the gateway)
   gatehouse version
 `;
 
@@ -30,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
     case 'control-plane':
       // Loaded only for this verb: the gateway never loads the control plane's code.
       return (await import('./cli/control-plane.ts')).controlPlaneCommand(rest);
+    case 'demo':
+      return (await import('./demo/start.ts')).demoCommand();
     case 'version':
     case '--version':
       process.stdout.write(`gatehouse ${VERSION}\n`);

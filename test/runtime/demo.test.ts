@@ -34,7 +34,7 @@ test('npm start shows the product: canary split, JWT route, rate limit, mTLS ide
   const config = join(dir, 'gateway.yaml');
   writeFileSync(config, yaml);
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-demo.ts'], {
+  const child = spawn(process.execPath, ['bin/gatehouse.js', 'demo'], {
     cwd: ROOT,
     env: { ...process.env, GATEHOUSE_CONFIG: config, GATEHOUSE_CERTS: certs, GATEHOUSE_DEMO_PORT: String(echo1), GATEHOUSE_DEMO_PORT_V2: String(echo2) },
     stdio: ['ignore', 'pipe', 'pipe'],

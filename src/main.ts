@@ -1,10 +1,7 @@
-import { runCommand } from './cli/run.ts';
-import { validateCommand } from './cli/validate.ts';
-import { certsCommand } from './cli/certs.ts';
-import { explainCommand } from './cli/explain.ts';
 import { VERSION } from './version.ts';
 
-// Wiring only: picks the command and hands it the rest of the arguments.
+// Wiring only: picks the command and hands it the rest of the arguments. Each command's code is
+// loaded when it runs, so the serving gateway carries no certificate tooling, control plane or demo.
 
 const USAGE = `usage:
   gatehouse [run] --config FILE [--workers N]
@@ -21,15 +18,14 @@ async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   switch (verb) {
     case 'run':
-      return runCommand(rest);
+      return (await import('./cli/run.ts')).runCommand(rest);
     case 'validate':
-      return validateCommand(rest);
+      return (await import('./cli/validate.ts')).validateCommand(rest);
     case 'explain':
-      return explainCommand(rest);
+      return (await import('./cli/explain.ts')).explainCommand(rest);
     case 'certs':
-      return certsCommand(rest);
+      return (await import('./cli/certs.ts')).certsCommand(rest);
     case 'control-plane':
-      // Loaded only for this verb: the gateway never loads the control plane's code.
       return (await import('./cli/control-plane.ts')).controlPlaneCommand(rest);
     case 'demo':
       return (await import('./demo/start.ts')).demoCommand();
@@ -43,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default:
-      if (verb?.startsWith('-')) return runCommand(argv);
+      if (verb?.startsWith('-')) return (await import('./cli/run.ts')).runCommand(argv);
       process.stderr.write(USAGE);
       return 2;
   }

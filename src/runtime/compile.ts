@@ -22,7 +22,6 @@ import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runt
 import { YAML_ONLY, type ConfigOrigins } from '../config/merge.ts';
 import type { EndpointSource } from '../upstream/discovery/index.ts';
 import type { CompiledVirtualHost } from '../router/types.ts';
-import { SpanExport } from '../observability/tracing/span-export.ts';
 import { earliestExpiry, leafExpiry } from '../observability/cert-expiry.ts';
 import type { CertificateExpiry, RouteStats } from '../observability/request-stats.ts';
 import { compileExtAuthz } from '../filters/ext-authz/runtime.ts';
@@ -293,8 +292,14 @@ export async function compile(
   }
 
   // Span export: the previous exporter is kept while `tracing` is unchanged (its queue and connection).
+  // The OpenTelemetry SDK is loaded only when tracing is configured (memory, start-up).
   const tracingKey = config.tracing ? JSON.stringify(config.tracing) : null;
-  const tracing = tracingKey === null ? null : previous?.tracing?.key === tracingKey ? previous.tracing : new SpanExport(config.tracing!);
+  const tracing =
+    tracingKey === null
+      ? null
+      : previous?.tracing?.key === tracingKey
+        ? previous.tracing
+        : new (await import('../observability/tracing/span-export.ts')).SpanExport(config.tracing!);
 
   // Close what this compile created; never touch what it borrowed from `previous`.
   const discard = () => {

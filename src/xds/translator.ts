@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { moduleWorker } from '../util/module-worker.ts';
 import type { AnyMessage } from '../grpc/protos.ts';
 import { deepFreeze } from '../config/merge.ts';
 import { log } from '../observability/logger.ts';
@@ -39,20 +40,10 @@ let broken = false;
 let nextId = 1;
 const pending = new Map<number, Pending>();
 
-/**
- * The worker. In the built dist/ it is plain JavaScript; run from the sources through tsx, a worker
- * thread does not inherit tsx's loader (node 20), so a one-line bootstrap registers it first.
- */
-function newWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./translate/worker.js', import.meta.url));
-  const entry = new URL('./translate/worker.ts', import.meta.url).href;
-  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
-}
-
 function start(): Worker | null {
   if (worker || broken) return worker;
   try {
-    const w = newWorker();
+    const w = moduleWorker(import.meta.url, './translate/worker');
     w.on('message', (m: RoutePiece | WorkerReply) => onMessage(m));
     w.on('error', (err) => {
       log.error({ err: err.message }, 'xDS translation worker failed; translating in-process');

@@ -138,7 +138,9 @@ export async function compileAuthn(
       } else {
         try {
           const key = await loadSigningKey(pem);
-          minter = new InternalTokenMinter(it, fp, key, redisCfg, old);
+          // ioredis is loaded only for a Redis-backed cache
+          const redisClient = redisCfg ? (await import('ioredis')).Redis : null;
+          minter = new InternalTokenMinter(it, fp, key, redisCfg && redisClient ? { cfg: redisCfg, client: redisClient } : undefined, old);
           created.push(minter);
           if (minter.redisReady) warming.push({ what: 'Redis for the internal token cache', ready: minter.redisReady });
         } catch (err) {

@@ -6,7 +6,7 @@ import type { Closeable } from '../authn/runtime.ts';
 import type { RequestFilter } from '../filter.ts';
 import { isManaged } from './decision.ts';
 import { ExtAuthzFilter } from './filter.ts';
-import { GrpcAuthzService, type GrpcTls } from './grpc-service.ts';
+import type { GrpcTls } from './grpc-service.ts';
 import { HttpAuthzService } from './http-service.ts';
 import type { AuthzService } from './service.ts';
 
@@ -70,7 +70,7 @@ async function describe(
   cfg: ExtAuthzConfig,
   path: string,
   errors: ConfigError[],
-): Promise<{ fp: string; build: () => AuthzService } | null> {
+): Promise<{ fp: string; build: () => AuthzService | Promise<AuthzService> } | null> {
   if (cfg.http) {
     const http = cfg.http;
     const before = errors.length;
@@ -101,7 +101,8 @@ async function describe(
   const fp = fingerprint('grpc', JSON.stringify(grpcCfg), tls?.ca ?? null, tls?.cert ?? null, tls?.key ?? null);
   return {
     fp,
-    build: () => new GrpcAuthzService(fp, grpcCfg.address, tls),
+    // grpc-js and Envoy's protos are loaded only when a gRPC service is configured
+    build: async () => new (await import('./grpc-service.ts')).GrpcAuthzService(fp, grpcCfg.address, tls),
   };
 }
 
@@ -120,7 +121,7 @@ export async function compileExtAuthz(
     let service = services.get(d.fp) ?? previous?.services.get(d.fp);
     if (!service) {
       try {
-        service = d.build();
+        service = await d.build();
       } catch (err) {
         errors.push({ path: cfg.grpc ? `${path}.grpc` : `${path}.http`, message: (err as Error).message });
         continue;

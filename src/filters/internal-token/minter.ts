@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { InternalTokenConfig, RedisConfig } from '../../config/schema.ts';
 import { log } from '../../observability/logger.ts';
 
@@ -80,17 +80,18 @@ export class InternalTokenMinter {
     private readonly cfg: InternalTokenConfig,
     readonly fingerprint: string,
     private readonly signing: SigningKey,
-    redisCfg: RedisConfig | undefined,
+    redisCache: { cfg: RedisConfig; client: typeof Redis } | undefined,
     previous: InternalTokenMinter | null,
   ) {
+    const redisCfg = redisCache?.cfg;
     this.header = cfg.header.toLowerCase();
     this.ttlMs = cfg.ttl;
     // Reuse a token until this long before it expires: 30 s, or a tenth of a short ttl.
     this.marginMs = Math.min(30_000, Math.floor(cfg.ttl / 10));
     this.published = rotate(previous, signing.publicJwk);
     this.redisPrefix = `${redisCfg?.keyPrefix ?? 'gatehouse:'}itok:`;
-    if (cfg.cache === 'redis' && redisCfg) {
-      const redis = new Redis(redisCfg.url, {
+    if (cfg.cache === 'redis' && redisCache) {
+      const redis = new redisCache.client(redisCache.cfg.url, {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,
         connectTimeout: 2000,

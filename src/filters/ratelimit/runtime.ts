@@ -1,6 +1,6 @@
 import type { RateLimitConfig } from '../../config/schema.ts';
 import { buildPolicy, policyFingerprint, storeKind, type Policy, type StoreContext } from './policy.ts';
-import { RedisConnection } from './redis.ts';
+import type { RedisConnection } from './redis.ts';
 
 // The rate-limit part of a generation: the compiled policies by name and the store they count in.
 // Built from the previous generation's: the Redis connection is kept while `rateLimit.redis` is
@@ -25,6 +25,7 @@ export class RateLimits {
       const prev = previous?.redis;
       if (prev && prev.url === cfg.redis.url && prev.keyPrefix === cfg.redis.keyPrefix) redis = prev;
       else {
+        const { RedisConnection } = await import('./redis.ts'); // ioredis only for store: redis
         redis = new RedisConnection(cfg.redis.url, cfg.redis.keyPrefix);
         await redis.ready(STARTUP_WAIT_MS);
       }

@@ -1,8 +1,10 @@
 import { watchFile, unwatchFile, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 
 // Watches a set of files by polling their stat (mtime, size, inode). Polling survives what fs.watch
 // does not: editors and cert tooling that replace a file by rename, and files that vanish and return.
-// Changes within one settle period are reported once.
+// Changes within one settle period are reported once, and not at all when a reload started since
+// (for another reason: SIGHUP, the admin API) has already read the files as they are now.
 
 export class FileWatcher {
   private watched = new Set<string>();
@@ -12,9 +14,11 @@ export class FileWatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.onChange();
+      void this.changedSinceRead().then((changed) => changed && this.onChange());
     }, this.settleMs);
   };
+  /** What each watched file looked like when a reload last read them. */
+  private read = new Map<string, string>();
 
   constructor(
     private readonly onChange: () => void,
@@ -30,8 +34,29 @@ export class FileWatcher {
     this.watched = next;
   }
 
+  /** A reload is about to read the files: what they are now is not a change to report later. */
+  async readingNow(): Promise<void> {
+    const files = [...this.watched];
+    const sigs = await Promise.all(files.map(signature));
+    this.read = new Map(files.map((f, i) => [f, sigs[i]!]));
+  }
+
+  private async changedSinceRead(): Promise<boolean> {
+    for (const f of this.watched) if ((await signature(f)) !== this.read.get(f)) return true;
+    return false;
+  }
+
   close(): void {
     this.set([]);
     if (this.timer) clearTimeout(this.timer);
+  }
+}
+
+async function signature(file: string): Promise<string> {
+  try {
+    const s = await stat(file);
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  } catch {
+    return 'missing';
   }
 }

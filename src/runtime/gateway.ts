@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfigFile, formatConfigError } from '../config/load.ts';
+import { loadConfigFileOffThread } from '../config/load-off-thread.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import { mergeXds, YAML_ONLY, type ConfigOrigins, type XdsFragments } from '../config/merge.ts';
-import { XdsClient, type XdsClientSettings, type XdsSnapshot, type XdsStatus } from '../xds/client.ts';
+import type { XdsClient, XdsClientSettings, XdsSnapshot, XdsStatus } from '../xds/client.ts';
 import { EndpointStore } from '../xds/endpoint-store.ts';
 import { log } from '../observability/logger.ts';
 import { createAccessLog } from '../observability/access-log.ts';
@@ -235,7 +236,9 @@ export class Gateway implements StatsSource {
     this.fileChanged = false;
     let yaml = this.yaml!;
     if (fromFile) {
-      const loaded = await loadConfigFile(this.configFile);
+      await this.watcher.readingNow();
+      // The first load runs here (nothing is served yet); a reload parses in a worker thread.
+      const loaded = this.yaml === null ? await loadConfigFile(this.configFile) : await loadConfigFileOffThread(this.configFile);
       if (!loaded.ok) return this.rejected(reason, loaded.errors.map(formatConfigError));
       yaml = loaded.config;
     }
@@ -341,6 +344,8 @@ export class Gateway implements StatsSource {
       this.xds.update(settings);
       return;
     }
+    // The xDS client (gRPC, Envoy's protos) is loaded only when `xds` is configured.
+    const { XdsClient } = await import('../xds/client.ts');
     const client = new XdsClient(settings, this.endpoints, (snapshot) => this.xdsUpdated(snapshot));
     this.xds = client;
     let resolve!: () => void;

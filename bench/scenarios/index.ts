@@ -7,6 +7,7 @@ import * as observability from './observability.ts';
 import * as extauthz from './extauthz.ts';
 import * as xds from './xds.ts';
 import * as controlplane from './controlplane.ts';
+import * as reload from './reload.ts';
 import type { ExtraDef, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
 
 // The scenario registry. A benchmark is one file exporting `services`, `scenarios` and `ratios`
@@ -32,6 +33,7 @@ export const groups: ReadonlyArray<{ name: string; group: Group }> = [
   { name: 'extauthz', group: extauthz }, // issue 14: ext_authz on (local service answering OK) vs off
   { name: 'xds', group: xds }, // issue 11: xDS push to effect (1,000 routes/endpoints), a 10,000-route apply under load
   { name: 'controlplane', group: controlplane }, // issue 16: etcd write → route pushed / served (an extra, no load)
+  { name: 'reload', group: reload }, // issue 15: a 10,000-route YAML reload under a steady load (parsed off the event loop)
 ];
 
 const all = groups.map((g) => g.group);

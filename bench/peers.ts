@@ -43,6 +43,10 @@ const opts = {
   h2Clients: env('BENCH_H2_SESSIONS', 5),
   h2Streams: env('BENCH_H2_STREAMS', 10),
   only: (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean),
+  /** Extra node flags for every Node target (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them). */
+  nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  /** Saturation (wrk) only: no moderate-load or h2 phase (e.g. to compare profiles request for request). */
+  saturationOnly: process.env.BENCH_SATURATION_ONLY === '1',
 };
 const CPU_LOAD = 0;
 const CPU_SUT = cpus().length > 1 ? 1 : 0;
@@ -137,7 +141,7 @@ async function startNative(id: string, cmd: string, args: string[], cpu: number)
 
 async function startNodeWorker(id: string, file: string, args: object): Promise<{ pid: number; port: number }> {
   const logFile = join(tmp, `${id}.log`);
-  const child = procs.spawn(id, process.execPath, [file, JSON.stringify(args)], { cwd: root, cpu: CPU_SUT, logFile, pipeStdout: true });
+  const child = procs.spawn(id, process.execPath, [...opts.nodeArgs, file, JSON.stringify(args)], { cwd: root, cpu: CPU_SUT, logFile, pipeStdout: true });
   const { port } = await waitForEvent<{ port: number }>(child, 'listening', 30_000, id);
   return { pid: child.pid!, port };
 }
@@ -148,7 +152,7 @@ async function startGatehouse(id: string, yaml: string, viaTsx = false): Promise
   writeFileSync(configFile, yaml);
   const logFile = join(tmp, `${id}.log`);
   const entry = viaTsx ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'];
-  const child = procs.spawn(id, process.execPath, [...entry, '--config', configFile], { cwd: root, cpu: CPU_SUT, logFile });
+  const child = procs.spawn(id, process.execPath, [...opts.nodeArgs, ...entry, '--config', configFile], { cwd: root, cpu: CPU_SUT, logFile });
   return child.pid!;
 }
 
@@ -311,8 +315,8 @@ async function main(): Promise<void> {
       log(`round ${round}/${opts.rounds}: ${t.title}`);
       try {
         const sat = await saturation(t);
-        const mod = await moderate(t);
-        const h2 = t.h2 ? await h2saturation(t) : null;
+        const mod = opts.saturationOnly ? null : await moderate(t);
+        const h2 = t.h2 && !opts.saturationOnly ? await h2saturation(t) : null;
         samples[t.id]!.push({ round, ...sat, moderate: mod, h2Rps: h2?.rps ?? null, h2Errors: h2?.errors ?? 0 });
       } finally {
         if (t.id === 'direct') pin(upstreamPid, CPU_LOAD);
@@ -323,10 +327,12 @@ async function main(): Promise<void> {
   const report = summarize(targets, samples, idleRss, afterRss);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  if (!QUICK) writeFileSync(join(root, `bench/results/peers-${stamp}.json`), JSON.stringify(report, null, 2));
+  // A quick, partial or profiled run is not a result: it never replaces the last full run's files.
+  const partial = QUICK || opts.only.length > 0 || opts.saturationOnly || opts.nodeArgs.length > 0;
+  if (!partial) writeFileSync(join(root, `bench/results/peers-${stamp}.json`), JSON.stringify(report, null, 2));
   const md = markdownReport(report);
-  writeFileSync(join(root, `bench/results/${QUICK ? 'peers-quick-latest' : 'peers-latest'}.md`), md);
-  if (!QUICK) writeFileSync(join(root, 'bench/results/peers-latest.json'), JSON.stringify(report, null, 2));
+  writeFileSync(join(root, `bench/results/${partial ? 'peers-partial-latest' : 'peers-latest'}.md`), md);
+  if (!partial) writeFileSync(join(root, 'bench/results/peers-latest.json'), JSON.stringify(report, null, 2));
   process.stdout.write(md);
   const failed = Object.values(samples).flat().some((s) => s.errors > 0 || (s.moderate?.errors ?? 0) > 0 || s.h2Errors > 0);
   if (failed) log('some measurements saw errors (see the table): the run is marked failed');

@@ -1,3 +1,4 @@
+import './runtime/heap-tuning.ts'; // first: V8 flags must be set before the serving code is loaded
 import { VERSION } from './version.ts';
 
 // Wiring only: picks the command and hands it the rest of the arguments. Each command's code is

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { AuthnProviderConfig } from '../../config/schema.ts';
@@ -133,7 +133,7 @@ export class Provider {
   /** Cached tokens answer synchronously (a hash and a lookup); others are verified asynchronously. */
   verify(token: string): VerifyResult | Promise<VerifyResult> {
     if (token.length > MAX_TOKEN_LENGTH) return refused('too_large');
-    const key = createHash('sha256').update(token).digest('base64');
+    const key = hash('sha256', token, 'base64'); // one-shot: no Hash object per request
     const hit = this.cache.get(key);
     if (hit !== undefined) {
       if (hit.validUntil > Date.now()) return hit;

@@ -1,16 +1,13 @@
-import type { Worker } from 'node:worker_threads';
-import { moduleWorker } from '../util/module-worker.ts';
+import { LazyWorker } from '../util/module-worker.ts';
 import type { AnyMessage } from '../grpc/protos.ts';
 import { deepFreeze } from '../config/merge.ts';
-import { log } from '../observability/logger.ts';
 import type { XdsTypeLabel } from './metrics.ts';
 import { decodeAndTranslate, type Outcome } from './translate/run.ts';
 import type { RoutePiece, WorkerReply, WorkerRequest } from './translate/worker.ts';
 
 // Runs decode + translate in a worker thread (translate/worker.ts), so reading a large resource does
-// not block the event loop that serves requests. One worker per process, started on first use. If the worker cannot start or dies, the work is done
-// in-process instead: slower for huge resources, never wrong. The worker keeps the process alive only
-// while it has work.
+// not block the event loop that serves requests (util/module-worker.ts LazyWorker: started on first
+// use, in-process if it cannot run).
 
 type Host = Record<string, unknown> & { routes: unknown[] };
 
@@ -35,49 +32,23 @@ function heldHost(digest: string): Host | undefined {
   return undefined;
 }
 
-let worker: Worker | null = null;
-let broken = false;
 let nextId = 1;
 const pending = new Map<number, Pending>();
 
-function start(): Worker | null {
-  if (worker || broken) return worker;
-  try {
-    const w = moduleWorker(import.meta.url, './translate/worker');
-    w.on('message', (m: RoutePiece | WorkerReply) => onMessage(m));
-    w.on('error', (err) => {
-      log.error({ err: err.message }, 'xDS translation worker failed; translating in-process');
-      fallBack();
-    });
-    w.on('exit', () => {
-      if (worker === w) fallBack();
-    });
-    // Listeners first: adding a 'message' listener refs the worker again.
-    w.unref();
-    worker = w;
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, 'xDS translation worker could not start; translating in-process');
-    broken = true;
-  }
-  return worker;
-}
-
-/** The worker is gone: finish what it had in-process, and do everything in-process from now on. */
-function fallBack(): void {
-  worker = null;
-  broken = true;
+const worker = new LazyWorker<RoutePiece | WorkerReply>(import.meta.url, './translate/worker', 'xDS translation', (m) => onMessage(m), () => {
+  // the worker is gone: finish what it had in-process
   for (const [id, p] of pending) {
     pending.delete(id);
     p.resolve(inProcess(p.req));
   }
-}
+});
 
 function onMessage(m: RoutePiece | WorkerReply): void {
   const p = pending.get(m.id);
   if (!p) return;
   if ('outcomes' in m) {
     pending.delete(m.id);
-    if (pending.size === 0) worker?.unref(); // idle: it must not keep the process alive
+    worker.done();
     p.resolve(
       m.outcomes.map((o, i) => {
         if (!(o.ok && o.kind === 'rds')) return deepFreeze(o);
@@ -113,12 +84,12 @@ export function translateResources(label: XdsTypeLabel, typeUrl: string, resourc
   const have = label === 'rds' ? [...held.values()].flatMap((m) => [...m.keys()]) : undefined;
   const req: WorkerRequest = { id: nextId++, label, typeUrl, resources, ...(have ? { have } : {}) };
   if (resources.length === 0) return Promise.resolve([]);
-  const w = start();
-  if (!w) return Promise.resolve(inProcess(req));
   return new Promise((resolve) => {
     pending.set(req.id, { resolve, hosts: new Map(), req });
-    w.ref(); // busy: the answer is awaited
     // Buffers are copied (not transferred): the caller keeps its digests of them.
-    w.postMessage(req);
+    if (!worker.post(req)) {
+      pending.delete(req.id);
+      resolve(inProcess(req));
+    }
   });
 }

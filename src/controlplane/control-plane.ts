@@ -16,6 +16,7 @@ import { EtcdStore } from './store/etcd-store.ts';
 import { FileStore } from './store/file-store.ts';
 import type { RegistryState, RegistryStore, StoreStatus } from './store/types.ts';
 import { startRegistryServer, type RegistryServer } from './registry/server.ts';
+import { RevisionWaiters } from './revision-waiters.ts';
 
 const COMPILE_DELAY_MS = 20;
 const NACKS_KEPT = 50;
@@ -46,7 +47,7 @@ export class ControlPlane implements RegistryView {
   private snapshot: Snapshot | null = null;
   private compileTimer: NodeJS.Timeout | null = null;
   private readonly nacks: NackEvent[] = [];
-  private waiters: Array<{ revision: number; resolve: (ok: boolean) => void }> = [];
+  private readonly waiters = new RevisionWaiters();
   xdsPort = 0;
   registryPort = 0;
   /** One object for the life of the process: the compiler reuses per-service work while it is the same. */
@@ -82,8 +83,7 @@ export class ControlPlane implements RegistryView {
 
   async stop(): Promise<void> {
     if (this.compileTimer) clearTimeout(this.compileTimer);
-    for (const w of this.waiters) w.resolve(false);
-    this.waiters = [];
+    this.waiters.close();
     await Promise.allSettled([this.ads.close(), this.registry?.close(), this.store.close()]);
   }
 
@@ -104,15 +104,7 @@ export class ControlPlane implements RegistryView {
   }
 
   waitForCompiled(revision: number, timeoutMs: number): Promise<boolean> {
-    if ((this.lastCompiled?.revision ?? 0) >= revision) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = { revision, resolve };
-      this.waiters.push(waiter);
-      setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, timeoutMs).unref();
-    });
+    return this.waiters.wait(this.lastCompiled?.revision ?? 0, revision, timeoutMs);
   }
 
   private scheduleCompile(): void {
@@ -132,9 +124,7 @@ export class ControlPlane implements RegistryView {
     this.snapshot = buildSnapshot(result, this.snapshot, this.log);
     this.ads.setSnapshot(this.snapshot);
     this.log.debug({ version: this.snapshot.version, services: result.services.size, ms: Math.round(performance.now() - started) }, 'snapshot compiled');
-    const ready = this.waiters.filter((w) => w.revision <= result.revision);
-    this.waiters = this.waiters.filter((w) => w.revision > result.revision);
-    for (const w of ready) w.resolve(true);
+    this.waiters.reached(result.revision);
   }
 
   private reportProblemChanges(before: CompileResult | null, after: CompileResult): void {

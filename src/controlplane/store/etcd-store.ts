@@ -25,17 +25,15 @@ import {
   type WriteCondition,
   type WriteResult,
 } from './types.ts';
+import { StoreFeed } from './store-feed.ts';
+import { RevisionWaiters } from '../revision-waiters.ts';
 
 type EtcdSource = NonNullable<ControlPlaneConfig['source']['etcd']>;
 
-export class EtcdStore implements RegistryStore {
+export class EtcdStore extends StoreFeed implements RegistryStore {
   private readonly client: Etcd3;
   private readonly keys: KeyLayout;
-  private current: RegistryState | null = null;
-  private currentStatus: StoreStatus = { kind: 'etcd', state: 'connecting', since: Date.now() };
-  private readonly changeListeners: Array<(s: RegistryState) => void> = [];
-  private readonly statusListeners: Array<(s: StoreStatus) => void> = [];
-  private waiters: Array<{ revision: number; resolve: (ok: boolean) => void }> = [];
+  private readonly waiters = new RevisionWaiters();
   private watcher: Watcher | null = null;
   private closed = false;
   private syncing: Promise<void> | null = null;
@@ -44,6 +42,7 @@ export class EtcdStore implements RegistryStore {
     private readonly source: EtcdSource,
     private readonly log: Logger,
   ) {
+    super('etcd');
     this.keys = keyLayout(source.prefix);
     this.client = new Etcd3({
       hosts: source.endpoints,
@@ -77,39 +76,14 @@ export class EtcdStore implements RegistryStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiters) w.resolve(false);
-    this.waiters = [];
+    this.waiters.close();
     await this.watcher?.cancel().catch(() => undefined);
     this.client.close();
     await this.syncing?.catch(() => undefined);
   }
 
-  state(): RegistryState | null {
-    return this.current;
-  }
-
-  status(): StoreStatus {
-    return this.currentStatus;
-  }
-
-  onChange(listener: (s: RegistryState) => void): void {
-    this.changeListeners.push(listener);
-  }
-
-  onStatus(listener: (s: StoreStatus) => void): void {
-    this.statusListeners.push(listener);
-  }
-
   waitForRevision(revision: number, timeoutMs: number): Promise<boolean> {
-    if ((this.current?.revision ?? 0) >= revision) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = { revision, resolve };
-      this.waiters.push(waiter);
-      setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, timeoutMs).unref();
-    });
+    return this.waiters.wait(this.current?.revision ?? 0, revision, timeoutMs);
   }
 
   // ───────────────────────────── reading ─────────────────────────────
@@ -193,20 +167,21 @@ export class EtcdStore implements RegistryStore {
 
   private publish(state: RegistryState): void {
     this.current = state;
-    const ready = this.waiters.filter((w) => w.revision <= state.revision);
-    this.waiters = this.waiters.filter((w) => w.revision > state.revision);
-    for (const w of ready) w.resolve(true);
-    for (const l of this.changeListeners) l(state);
+    this.waiters.reached(state.revision);
+    this.publishState(state);
   }
 
   private setStatus(state: StoreStatus['state'], error?: string): void {
     if (this.closed || (this.currentStatus.state === state && this.currentStatus.error === error)) return;
     const changed = this.currentStatus.state !== state;
-    this.currentStatus = { kind: 'etcd', state, since: changed ? Date.now() : this.currentStatus.since, ...(error ? { error } : {}) };
-    if (!changed) return;
+    const status: StoreStatus = { kind: 'etcd', state, since: changed ? Date.now() : this.currentStatus.since, ...(error ? { error } : {}) };
+    if (!changed) {
+      this.currentStatus = status; // a new error text for the same state: shown, not announced
+      return;
+    }
     if (state === 'unreachable') this.log.error({ error }, 'etcd unreachable; serving the last compiled snapshot');
     else if (state === 'connected') this.log.info({ endpoints: this.source.endpoints }, 'etcd connected');
-    for (const l of this.statusListeners) l(this.currentStatus);
+    this.publishStatus(status);
   }
 
   // ───────────────────────────── writing ─────────────────────────────

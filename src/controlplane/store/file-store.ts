@@ -24,6 +24,7 @@ import {
   type WriteCondition,
   type WriteResult,
 } from './types.ts';
+import { StoreFeed } from './store-feed.ts';
 
 const POLL_MS = 500;
 
@@ -34,12 +35,8 @@ interface Lease {
   key: { service: string; version: string; address: string };
 }
 
-export class FileStore implements RegistryStore {
-  private current: RegistryState | null = null;
+export class FileStore extends StoreFeed implements RegistryStore {
   private revision = 0;
-  private currentStatus: StoreStatus = { kind: 'file', state: 'connecting', since: Date.now() };
-  private readonly changeListeners: Array<(s: RegistryState) => void> = [];
-  private readonly statusListeners: Array<(s: StoreStatus) => void> = [];
   private readonly leases = new Map<string, Lease>(); // by instance key
   /** The text we last wrote or read: a poll that sees it again is not a change. */
   private lastText: string | null = null;
@@ -49,7 +46,9 @@ export class FileStore implements RegistryStore {
   constructor(
     private readonly file: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    super('file');
+  }
 
   async start(): Promise<void> {
     await this.serial(() => this.reload());
@@ -61,22 +60,6 @@ export class FileStore implements RegistryStore {
     for (const l of this.leases.values()) clearTimeout(l.timer);
     this.leases.clear();
     await this.queue.catch(() => undefined);
-  }
-
-  state(): RegistryState | null {
-    return this.current;
-  }
-
-  status(): StoreStatus {
-    return this.currentStatus;
-  }
-
-  onChange(listener: (s: RegistryState) => void): void {
-    this.changeListeners.push(listener);
-  }
-
-  onStatus(listener: (s: StoreStatus) => void): void {
-    this.statusListeners.push(listener);
   }
 
   async waitForRevision(revision: number): Promise<boolean> {
@@ -194,14 +177,12 @@ export class FileStore implements RegistryStore {
     }
     this.lastText = text;
     this.revision = next.revision;
-    this.current = next;
-    for (const l of this.changeListeners) l(next);
+    this.publishState(next);
   }
 
   private publish(builder: StateBuilder, revision: number): number {
     this.revision = revision;
-    this.current = builder.commit(revision);
-    for (const l of this.changeListeners) l(this.current);
+    this.publishState(builder.commit(revision));
     return revision;
   }
 
@@ -254,9 +235,8 @@ export class FileStore implements RegistryStore {
 
   private setStatus(state: StoreStatus['state'], error?: string): void {
     if (this.currentStatus.state === state && this.currentStatus.error === error) return;
-    this.currentStatus = { kind: 'file', state, since: Date.now(), ...(error ? { error } : {}) };
     if (error) this.log.error({ error }, 'registry file unusable; serving the last compiled snapshot');
-    for (const l of this.statusListeners) l(this.currentStatus);
+    this.publishStatus({ kind: 'file', state, since: Date.now(), ...(error ? { error } : {}) });
   }
 }
 

@@ -78,6 +78,12 @@ class SinglePolicyFilter implements RequestFilter {
     const key = this.check.key(ex);
     if (key === null) return undefined;
     const p = this.check.policy;
+    if (p.consumeNow !== null) {
+      const res = p.consumeNow(key);
+      if (res.consumedPoints <= p.limit) return allowed(ex, p, res);
+      p.stats.limited++;
+      return refusal(p, res.msBeforeNext);
+    }
     return p.consumer.consume(key).then(
       (res) => allowed(ex, p, res),
       (rej: unknown) => notAllowed(ex, p, key, rej),

@@ -5,7 +5,7 @@ import {
   RateLimiterCluster,
   RateLimiterMemory,
   RateLimiterRedis,
-  type RateLimiterRes,
+  RateLimiterRes,
 } from 'rate-limiter-flexible';
 import type { RateLimitPolicyConfig } from '../../config/schema.ts';
 import { usesClaims } from './keys.ts';
@@ -27,6 +27,36 @@ export interface Consumer {
   consume(key: string): Promise<RateLimiterRes>;
 }
 
+/**
+ * RateLimiterMemory with a synchronous consume: counting in this process needs no promise, so a
+ * request under a memory-store policy stays on the synchronous path (no promise, no microtask).
+ * The same storage and arithmetic as the library's consume() (execEvenly is never used here).
+ */
+export class SyncMemoryLimiter extends RateLimiterMemory {
+  /** The count after this request; it is refused when `consumedPoints` exceeds `points`. */
+  consumeNow(key: string): RateLimiterRes {
+    const self = this as unknown as SyncMemoryInternals;
+    const rlKey = self.getKey(key);
+    let res = self._memoryStorage.incrby(rlKey, 1, self._getKeySecDuration({}));
+    (res as { remainingPoints: number }).remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+    // Block only the first time the limit is passed (as the library does).
+    if (res.consumedPoints > this.points && this.blockDuration > 0 && res.consumedPoints <= this.points + 1) {
+      res = self._memoryStorage.set(rlKey, res.consumedPoints, this.blockDuration);
+    }
+    return res;
+  }
+}
+
+/** What SyncMemoryLimiter uses of RateLimiterMemory beyond its typings (stable across its releases). */
+interface SyncMemoryInternals {
+  getKey(key: string): string;
+  _getKeySecDuration(options: object): number;
+  _memoryStorage: {
+    incrby(key: string, value: number, durationSec: number): RateLimiterRes;
+    set(key: string, value: number, durationSec: number): RateLimiterRes;
+  };
+}
+
 export type StoreKind = 'memory' | 'cluster' | 'redis';
 
 export interface Policy {
@@ -39,6 +69,8 @@ export interface Policy {
   readonly limitHeader: string;
   readonly policyHeader: string;
   readonly consumer: Consumer;
+  /** The same counter, consumed synchronously: set for the memory store without a burst (else null). */
+  readonly consumeNow: ((key: string) => RateLimiterRes) | null;
   /** Decides when `consumer` fails with an error rather than a verdict (cluster store only). */
   readonly fallback: Consumer | null;
   readonly stats: PolicyStats;
@@ -88,7 +120,7 @@ class InsuranceLimiter extends RateLimiterMemory {
 function limiter(o: LimiterOptions, ctx: StoreContext, stats: PolicyStats) {
   switch (ctx.kind) {
     case 'memory':
-      return new RateLimiterMemory(o);
+      return new SyncMemoryLimiter(o);
     case 'cluster':
       return new RateLimiterCluster({ ...o, timeoutMs: CLUSTER_TIMEOUT_MS });
     case 'redis': {
@@ -119,6 +151,7 @@ export function buildPolicy(p: RateLimitPolicyConfig, ctx: StoreContext, fingerp
   const sustained = { points: p.limit, duration: p.window / 1000, blockDuration: p.blockFor / 1000, keyPrefix: `${base}:s` };
   const main = limiter(sustained, ctx, stats);
   let consumer: Consumer = main;
+  const consumeNow = main instanceof SyncMemoryLimiter && !p.burst ? (key: string) => main.consumeNow(key) : null;
   if (p.burst) {
     const burst = { points: p.burst.limit, duration: p.burst.window / 1000, blockDuration: 0, keyPrefix: `${base}:b` };
     consumer = new BurstyRateLimiter(main, limiter(burst, ctx, stats));
@@ -132,6 +165,7 @@ export function buildPolicy(p: RateLimitPolicyConfig, ctx: StoreContext, fingerp
     limitHeader: String(p.limit),
     policyHeader: `${p.limit};w=${Math.max(1, Math.ceil(p.window / 1000))}`,
     consumer,
+    consumeNow,
     fallback,
     stats,
     fingerprint,

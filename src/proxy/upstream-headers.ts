@@ -31,6 +31,8 @@ function lower(name: string): string {
 
 function connectionTokens(value: string | undefined): Set<string> | null {
   if (!value) return null;
+  // The values nearly every peer sends name no header: answered without splitting.
+  if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return null;
   const tokens = new Set<string>();
   for (const t of value.split(',')) {
     const name = t.trim().toLowerCase();

@@ -1,7 +1,7 @@
 import { after, before } from 'node:test';
 import { startGateway, type TestGateway } from './gateway.ts';
 import { testPki, type TestPki } from './pki.ts';
-import { startUpstream, type TestUpstream } from './upstream.ts';
+import { startUpstream, type Handler, type TestUpstream } from './upstream.ts';
 
 // The prelude many test files repeated: one PKI, one echo upstream and one gateway in front of it,
 // shared by every test of the file.
@@ -29,4 +29,39 @@ export function gatewayFixture(config: (pki: TestPki, up: TestUpstream) => strin
     await fx.up.close();
   });
   return fx;
+}
+
+/** What a file's tests start one by one, each closed after the file's last test. */
+export interface ClosedAfterTests {
+  /** Runs `close` after the tests; everything is closed last first. */
+  defer(close: () => Promise<unknown>): void;
+  /** startGateway(yaml), closed after the tests. */
+  gateway(yaml: string): Promise<TestGateway>;
+  /** startUpstream({ handler }), closed after the tests. */
+  upstream(handler?: Handler): Promise<TestUpstream>;
+}
+
+/**
+ * Call at a test file's top level, for files whose tests each start their own gateway and peers:
+ * whatever a test started is closed after the file's tests, even when the test failed halfway.
+ */
+export function closedAfterTests(): ClosedAfterTests {
+  const closers: Array<() => Promise<unknown>> = [];
+  after(async () => {
+    for (const c of closers.reverse()) await c();
+  });
+  const defer = (close: () => Promise<unknown>) => void closers.push(close);
+  return {
+    defer,
+    gateway: async (yaml) => {
+      const gw = await startGateway(yaml);
+      defer(() => gw.close());
+      return gw;
+    },
+    upstream: async (handler) => {
+      const u = await startUpstream({ handler });
+      defer(() => u.close());
+      return u;
+    },
+  };
 }

@@ -15,9 +15,8 @@ const cert = (p: Paths, name: string) => join(p.certs, name);
 /** A 150-byte answer, like the issue's table. */
 export const BODY = 'x'.repeat(149) + '\n';
 
-/** The upstream: nginx, one process, TLS with client certificates required, plus a plain port (the harness ceiling). */
-export function nginxUpstreamConf(p: Paths, ports: { mtls: number; plain: number }): string {
-  const dir = join(p.tmp, 'nginx-upstream');
+/** The head both nginx configs share: one foreground process, its pid, logs and temp paths in `dir`, up to the open `http {`. */
+function nginxHead(dir: string): string {
   return `daemon off;
 master_process off;
 worker_processes 1;
@@ -31,7 +30,12 @@ http {
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  scgi_temp_path ${dir}/scgi;`;
+}
+
+/** The upstream: nginx, one process, TLS with client certificates required, plus a plain port (the harness ceiling). */
+export function nginxUpstreamConf(p: Paths, ports: { mtls: number; plain: number }): string {
+  return `${nginxHead(join(p.tmp, 'nginx-upstream'))}
   server {
     listen 127.0.0.1:${ports.mtls} ssl;
     ssl_certificate ${cert(p, 'upstream.crt')};
@@ -51,21 +55,7 @@ http {
 
 /** nginx as the proxy: one worker, h2 + http/1.1 on TLS, mTLS to the upstream with verification and a keep-alive pool. */
 export function nginxProxyConf(p: Paths, port: number, upstreamPort: number): string {
-  const dir = join(p.tmp, 'nginx-proxy');
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  return `${nginxHead(join(p.tmp, 'nginx-proxy'))}
   upstream mesh {
     server 127.0.0.1:${upstreamPort};
     keepalive 128;

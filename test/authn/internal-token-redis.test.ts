@@ -9,7 +9,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { h1 } from '../helpers/clients.ts';
 import { eventually, freePort } from '../helpers/net.ts';
 import { makeKey, sign, type TestKey } from '../helpers/authn-jwks.ts';
-import { startRedis, type TestRedis } from '../helpers/authn-redis.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
 // Two gateway processes (`node bin/gatehouse.js --config FILE`) sharing a real redis-server hand
 // out the same minted internal token for one edge identity; with Redis gone they mint locally.

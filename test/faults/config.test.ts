@@ -1,4 +1,4 @@
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { issue, testPki, type TestPki } from '../helpers/pki.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { closedAfterTests } from '../helpers/fixture.ts';
+import { gatewayPreamble } from '../helpers/gateway.ts';
+import { clusterTls } from '../helpers/config-text.ts';
 import { startLoad, type LoadReport } from '../helpers/load.ts';
 import { eventually } from '../helpers/net.ts';
 import { h1 } from '../helpers/clients.ts';
@@ -18,13 +20,10 @@ import { h1 } from '../helpers/clients.ts';
 // the config reloaded 20 times. No request may fail.
 
 let pki: TestPki;
-const cleanup: Array<() => Promise<void>> = [];
 before(async () => {
   pki = await testPki();
 });
-after(async () => {
-  for (const c of cleanup.reverse()) await c();
-});
+const { defer, gateway, upstream } = closedAfterTests();
 
 const serialOf = (pem: Buffer | string) => new X509Certificate(pem).serialNumber.toUpperCase();
 
@@ -42,7 +41,7 @@ async function mtlsUpstream(certFile: string, keyFile: string): Promise<{ server
     },
   );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanup.push(
+  defer(
     () =>
       new Promise<void>((r) => {
         server.close(() => r());
@@ -59,14 +58,7 @@ async function mtlsUpstream(certFile: string, keyFile: string): Promise<{ server
 
 function config(dir: string, upstream: string, marker: string): string {
   return `
-admin: { address: "127.0.0.1:{{admin}}" }
-drain: { delay: 0s, timeout: 2s }
-listeners:
-  - name: public
-    address: "127.0.0.1:{{https}}"
-    tls:
-      certificates:
-        - { certFile: ${join(dir, 'edge.crt')}, keyFile: ${join(dir, 'edge.key')}, serverNames: ["localhost"] }
+${gatewayPreamble(pki, { certFile: join(dir, 'edge.crt'), keyFile: join(dir, 'edge.key') })}
 virtualHosts:
   - name: main
     domains: ["*"]
@@ -79,19 +71,8 @@ virtualHosts:
           responseHeaders: { set: { x-config: "${marker}" } }
 clusters:
   - name: mesh
-    discovery: { type: static, endpoints: ["${upstream}"] }
-    tls:
-      certFile: ${join(dir, 'client.crt')}
-      keyFile: ${join(dir, 'client.key')}
-      caFile: ${pki.file('ca.crt')}
-      serverName: localhost
+    discovery: { type: static, endpoints: ["${upstream}"] }${clusterTls(pki, { certFile: join(dir, 'client.crt'), keyFile: join(dir, 'client.key') })}
 `;
-}
-
-async function gateway(yaml: string): Promise<TestGateway> {
-  const gw = await startGateway(yaml);
-  cleanup.push(() => gw.close());
-  return gw;
 }
 
 function edgeSerial(port: number): Promise<string> {
@@ -198,27 +179,16 @@ test('a retry that lands after a reload retired its cluster is still sent (the r
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
   let n = 0;
-  const { startUpstream } = await import('../helpers/upstream.ts');
-  const up = await startUpstream({
-    handler: (req, res) => {
-      req.resume();
-      const first = n++ === 0;
-      void (first ? held : Promise.resolve()).then(() => {
-        res.writeHead(first ? 503 : 200, { 'x-try': String(n) });
-        res.end(first ? 'busy' : 'ok');
-      });
-    },
+  const up = await upstream((req, res) => {
+    req.resume();
+    const first = n++ === 0;
+    void (first ? held : Promise.resolve()).then(() => {
+      res.writeHead(first ? 503 : 200, { 'x-try': String(n) });
+      res.end(first ? 'busy' : 'ok');
+    });
   });
-  cleanup.push(() => up.close());
   const yaml = (connectTimeout: string) => `
-admin: { address: "127.0.0.1:{{admin}}" }
-drain: { delay: 0s, timeout: 2s }
-listeners:
-  - name: public
-    address: "127.0.0.1:{{https}}"
-    tls:
-      certificates:
-        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+${gatewayPreamble(pki)}
 virtualHosts:
   - name: main
     domains: ["*"]

@@ -1,8 +1,8 @@
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream } from '../helpers/upstream.ts';
-import { startGateway, gatewayPreamble, type TestGateway } from '../helpers/gateway.ts';
+import { closedAfterTests } from '../helpers/fixture.ts';
+import { gatewayPreamble } from '../helpers/gateway.ts';
 import { startLoad, type LoadReport } from '../helpers/load.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { startDnsmasq } from '../helpers/dnsmasq.ts';
@@ -17,19 +17,10 @@ import { named } from '../upstream/setup.ts';
 // time. (The xDS server killed and restarted under load is in test/xds/traffic.test.ts.)
 
 let pki: TestPki;
-const cleanup: Array<() => Promise<void>> = [];
 before(async () => {
   pki = await testPki();
 });
-after(async () => {
-  for (const c of cleanup.reverse()) await c();
-});
-
-async function gateway(yaml: string): Promise<TestGateway> {
-  const gw = await startGateway(yaml);
-  cleanup.push(() => gw.close());
-  return gw;
-}
+const { defer, gateway, upstream } = closedAfterTests();
 
 /** What happened between two reports of the same load run. */
 function delta(later: LoadReport, earlier: LoadReport): Record<string, number> {
@@ -40,7 +31,7 @@ function delta(later: LoadReport, earlier: LoadReport): Record<string, number> {
 
 test('Redis killed and restarted under load: the limit keeps holding (memory fallback), never a 5xx', async () => {
   const redis = await startRedis();
-  cleanup.push(() => redis.stop());
+  defer(() => redis.stop());
   const gw = await gateway(`
 ${gatewayPreamble(pki)}
 rateLimit:
@@ -78,10 +69,9 @@ virtualHosts:
 });
 
 test('the DNS server stopped under load: the last good endpoints keep serving', async () => {
-  const up = await startUpstream({ handler: named('dns-backend') });
-  cleanup.push(() => up.close());
+  const up = await upstream(named('dns-backend'));
   const dns = await startDnsmasq({ hosts: [{ name: 'backend.faults.test', address: '127.0.0.1' }], ttl: 1 });
-  cleanup.push(() => dns.stop());
+  defer(() => dns.stop());
   const gw = await gateway(`
 ${gatewayPreamble(pki)}
 dns: { servers: ["${dns.server}"] }
@@ -115,9 +105,8 @@ clusters:
 test('the JWKS server down under load: tokens keep validating with the cached key set', async () => {
   const key = await makeKey('k1', 'ec');
   const jwks = await startJwksServer([key]);
-  cleanup.push(() => jwks.stop());
-  const up = await startUpstream({ handler: named('secured') });
-  cleanup.push(() => up.close());
+  defer(() => jwks.stop());
+  const up = await upstream(named('secured'));
   // distinct tokens, so each request is a real signature check against the cached keys
   const tokens = await Promise.all(Array.from({ length: 800 }, (_, i) => sign(key, { sub: `user-${i}` }, { expIn: 600 })));
   const gw = await gateway(`
@@ -149,9 +138,8 @@ clusters:
 
 test('the ext_authz service down under load: failureModeAllow routes keep serving, the others answer 403 ext_authz_error, nothing else; back when it returns', async () => {
   let authz = await startGrpcAuthz();
-  cleanup.push(() => authz.stop());
-  const up = await startUpstream({ handler: named('guarded') });
-  cleanup.push(() => up.close());
+  defer(() => authz.stop());
+  const up = await upstream(named('guarded'));
   const gw = await gateway(`
 ${gatewayPreamble(pki)}
 virtualHosts:

@@ -1,9 +1,9 @@
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { closedAfterTests } from '../helpers/fixture.ts';
+import type { TestUpstream } from '../helpers/upstream.ts';
 import { startLoad } from '../helpers/load.ts';
 import { eventually } from '../helpers/net.ts';
 import { clusterState, meshConfig, named } from '../upstream/setup.ts';
@@ -13,24 +13,11 @@ import { clusterState, meshConfig, named } from '../upstream/setup.ts';
 // are about answers, never about time.
 
 let pki: TestPki;
-const cleanup: Array<() => Promise<void>> = [];
 before(async () => {
   pki = await testPki();
 });
-after(async () => {
-  for (const c of cleanup.reverse()) await c();
-});
-
-async function upstream(name: string): Promise<TestUpstream> {
-  const u = await startUpstream({ handler: named(name) });
-  cleanup.push(() => u.close());
-  return u;
-}
-async function gateway(yaml: string): Promise<TestGateway> {
-  const gw = await startGateway(yaml);
-  cleanup.push(() => gw.close());
-  return gw;
-}
+const { defer, gateway, upstream: startNamed } = closedAfterTests();
+const upstream = (name: string): Promise<TestUpstream> => startNamed(named(name));
 
 test('an upstream endpoint killed mid-load: retries and ejection keep idempotent requests error-free', async () => {
   const a = await upstream('a');
@@ -78,7 +65,7 @@ test('an upstream that hangs: every request is answered 504 by the route timeout
     s.on('close', () => held.delete(s));
   });
   await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
-  cleanup.push(
+  defer(
     () =>
       new Promise<void>((r) => {
         for (const s of held) s.destroy();

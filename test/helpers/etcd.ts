@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, eventually } from './net.ts';
+import { freePort } from './net.ts';
+import { startServerProcess } from './server-process.ts';
 
 // A throwaway single-member etcd (Debian's `etcd`) on free loopback ports with a temp data dir.
 // `stop()` kills it (an outage); `restart()` brings it back on the same ports and data dir, so the
@@ -34,49 +34,31 @@ export async function startEtcd(): Promise<TestEtcd> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-etcd-'));
   const client = `http://127.0.0.1:${port}`;
   const peer = `http://127.0.0.1:${peerPort}`;
-  let proc: ChildProcess | null = null;
   let output = '';
-
-  const start = async () => {
-    const p = spawn(
-      'etcd',
-      [
-        '--name', 'test',
-        '--data-dir', join(dir, 'data'),
-        '--listen-client-urls', client,
-        '--advertise-client-urls', client,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', `test=${peer}`,
-        '--log-level', 'error',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    p.stdout!.on('data', (d) => (output += d));
-    p.stderr!.on('data', (d) => (output += d));
-    proc = p;
-    await eventually(() => healthy(port), `etcd on ${port}`, 20_000);
-  };
-  const stop = async () => {
-    const p = proc;
-    proc = null;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise<void>((r) => p.once('exit', () => r()));
-    p.kill('SIGKILL');
-    await exited;
-  };
-
-  await start();
+  const server = await startServerProcess({
+    command: 'etcd',
+    args: [
+      '--name', 'test',
+      '--data-dir', join(dir, 'data'),
+      '--listen-client-urls', client,
+      '--advertise-client-urls', client,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `test=${peer}`,
+      '--log-level', 'error',
+    ],
+    what: `etcd on ${port}`,
+    ready: () => healthy(port),
+    maxMs: 20_000,
+    onOutput: (d) => (output += d),
+  });
   return {
     port,
     endpoint: client,
-    stop,
-    restart: async () => {
-      await stop();
-      await start();
-    },
+    stop: server.stop,
+    restart: server.restart,
     close: async () => {
-      await stop();
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
     log: () => output,

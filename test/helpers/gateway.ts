@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gateway } from '../../src/runtime/gateway.ts';
 import { freePort } from './net.ts';
-import { fillConfig } from './config-text.ts';
+import { clusterTls, fillConfig } from './config-text.ts';
 import type { TestPki } from './pki.ts';
 
 // Starts a real gateway in this process on free loopback ports, from YAML text.
@@ -42,8 +42,9 @@ export async function startGateway(yaml: string): Promise<TestGateway> {
 /**
  * The admin, drain and one-TLS-listener head every test config starts with (edge certificate for
  * localhost, ports as {{https}}/{{admin}} placeholders). Listener keys may follow it (e.g. limits).
+ * `edge` names other edge certificate files than the PKI's (a rotation test's own copies).
  */
-export function gatewayPreamble(pki: TestPki): string {
+export function gatewayPreamble(pki: TestPki, edge: { certFile: string; keyFile: string } = { certFile: pki.file('edge.crt'), keyFile: pki.file('edge.key') }): string {
   return `admin: { address: "127.0.0.1:{{admin}}" }
 drain: { delay: 0s, timeout: 2s }
 listeners:
@@ -51,28 +52,13 @@ listeners:
     address: "127.0.0.1:{{https}}"
     tls:
       certificates:
-        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }`;
+        - { certFile: ${edge.certFile}, keyFile: ${edge.keyFile}, serverNames: ["localhost"] }`;
 }
 
 /** A minimal single-listener config routing everything to `cluster` at `endpoint`. */
 export function basicConfig(pki: TestPki, o: { endpoint: string; tlsCluster?: boolean; extraListener?: string; limits?: string; routes?: string; clusters?: string } ): string {
-  const clusterTls = o.tlsCluster
-    ? `
-    tls:
-      certFile: ${pki.file('gatehouse.crt')}
-      keyFile: ${pki.file('gatehouse.key')}
-      caFile: ${pki.file('ca.crt')}
-      serverName: localhost`
-    : '';
   return `
-admin: { address: "127.0.0.1:{{admin}}" }
-drain: { delay: 0s, timeout: 2s }
-listeners:
-  - name: public
-    address: "127.0.0.1:{{https}}"
-    tls:
-      certificates:
-        - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')}, serverNames: ["localhost"] }
+${gatewayPreamble(pki)}
       minVersion: TLSv1.2
       http2: true
 ${o.limits ?? ''}
@@ -87,7 +73,7 @@ ${o.routes ?? ''}
 clusters:
   - name: backend
     discovery: { type: static, endpoints: ["${o.endpoint}"] }
-    connectTimeout: 1s${clusterTls}
+    connectTimeout: 1s${o.tlsCluster ? clusterTls(pki) : ''}
 ${o.clusters ?? ''}
 `;
 }

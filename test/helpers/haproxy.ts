@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, freePort } from './net.ts';
+import { canConnect, eventually, freePort } from './net.ts';
 
 // A real HAProxy (Debian's /usr/sbin/haproxy) in TCP mode as the cloud load balancer in front of
 // the gateway: it relays each client connection to `backendPort` and prepends a PROXY protocol
@@ -54,15 +53,4 @@ backend gatehouse
         child.kill('SIGTERM');
       }),
   };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

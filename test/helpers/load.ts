@@ -21,6 +21,8 @@ export interface LoadOptions {
   pauseMs?: number;
   /** Statuses that count as success (default: 2xx). */
   ok?: (status: number) => boolean;
+  /** Sees every outcome in order: the answer's status and headers, or the error of a request that got none. */
+  onAnswer?: (a: { status: number; headers: Record<string, string | string[] | undefined> } | { error: string }) => void;
 }
 
 export interface LoadReport {
@@ -62,7 +64,7 @@ export interface LoadRun {
   report(): LoadReport;
   /** Resolves when `n` more requests were answered (successfully or not) after this call. */
   waitForMore(n: number, maxMs?: number): Promise<void>;
-  /** Stops every loop after its request in flight and closes the client. */
+  /** Stops every loop after its request in flight and closes the client (again: the same report). */
   stop(): Promise<LoadReport>;
 }
 
@@ -114,9 +116,11 @@ export function startLoad(o: LoadOptions): LoadRun {
         });
         const text = await res.body.text();
         latency.add(performance.now() - t0);
+        o.onAnswer?.({ status: res.statusCode, headers: res.headers });
         const good = isOk(res.statusCode);
         done(String(res.statusCode), good, good ? null : `${res.statusCode} ${text.slice(0, 200)}`);
       } catch (err) {
+        o.onAnswer?.({ error: (err as Error).message });
         done('error', false, `error ${(err as Error & { code?: string }).code ?? ''} ${(err as Error).message}`);
       }
       if (o.pauseMs !== 0) await new Promise((res) => setTimeout(res, o.pauseMs ?? 2));
@@ -124,6 +128,7 @@ export function startLoad(o: LoadOptions): LoadRun {
   }
 
   const loops = Array.from({ length: o.concurrency ?? 4 }, () => loop());
+  let stopping: Promise<LoadReport> | null = null;
   const snapshot = (): LoadReport => ({ ...r, byStatus: { ...r.byStatus }, failures: [...r.failures], p50Ms: latency.percentile(0.5), p99Ms: latency.percentile(0.99) });
 
   return {
@@ -139,11 +144,15 @@ export function startLoad(o: LoadOptions): LoadRun {
         waiters.push(w);
       });
     },
-    async stop() {
-      stopped = true;
-      await Promise.all(loops);
-      await client.close();
-      return snapshot();
+    stop() {
+      // Idempotent: a test stops its load, and its cleanup may stop it again.
+      stopping ??= (async () => {
+        stopped = true;
+        await Promise.all(loops);
+        await client.close();
+        return snapshot();
+      })();
+      return stopping;
     },
   };
 }

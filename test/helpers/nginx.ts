@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, freePort } from './net.ts';
+import { canConnect, eventually, freePort } from './net.ts';
 import type { TestPki } from './pki.ts';
 
 // A real nginx (Debian's /usr/sbin/nginx) as a mutual-TLS mesh upstream: its own temp prefix and
@@ -82,16 +82,4 @@ http {
         child.kill('SIGTERM'); // single-process nginx: SIGTERM is a fast shutdown
       }),
   };
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from './net.ts';
+import { eventually, freePort } from './net.ts';
 import { fillConfig } from './config-text.ts';
 
 // The gateway as a real child process (`node bin/gatehouse.js …`): for signals, exit codes,
@@ -60,6 +61,34 @@ export async function spawnGateway(configFile: string, extra: string[] = [], env
       return exited;
     },
   };
+}
+
+/** Waits until the admin /readyz on `adminPort` answers 200 (under --workers: every worker is ready). */
+export function untilReady(adminPort: number): Promise<void> {
+  return eventually(async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200;
+    } catch {
+      return false;
+    }
+  }, 'gateway process ready', 30_000);
+}
+
+/** A sample's value from admin /metrics; `series` is a name, or a name with its labels as printed. */
+export async function metric(adminPort: number, series: string): Promise<number | null> {
+  // A new connection each time (no keep-alive). Under --workers the primary answers, for the whole group.
+  const text = await new Promise<string>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port: adminPort, path: '/metrics', agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? null : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 /** Writes YAML with {{https}}/{{http}}/{{admin}} replaced by free ports into a temp file. */

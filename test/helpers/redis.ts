@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { freePort, eventually } from './net.ts';
+import { freePort } from './net.ts';
+import { startServerProcess } from './server-process.ts';
 
 // A throwaway redis-server on a free loopback port (no persistence), for tests. `restart()` brings
 // it back on the same port (empty) after `stop()` or a kill — for outage tests.
@@ -31,34 +31,14 @@ function answersPing(port: number): Promise<boolean> {
 
 export async function startRedis(): Promise<TestRedis> {
   const port = await freePort();
-  let proc: ChildProcess | null = null;
-
-  const start = async () => {
-    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    proc = p;
-    await eventually(() => answersPing(port), `redis-server on ${port}`, 10_000);
-  };
-  const stop = async () => {
-    const p = proc;
-    proc = null;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise<void>((r) => p.once('exit', () => r()));
-    p.kill('SIGKILL');
-    await exited;
-  };
-
-  await start();
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    stop,
-    restart: async () => {
-      await stop();
-      await start();
-    },
-  };
+  const server = await startServerProcess({
+    command: 'redis-server',
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    what: `redis-server on ${port}`,
+    ready: () => answersPing(port),
+    maxMs: 10_000,
+  });
+  return { port, url: `redis://127.0.0.1:${port}`, stop: server.stop, restart: server.restart };
 }
 
 /** How many client connections the redis-server on `port` has (CLIENT LIST, minus this one). */

@@ -1,5 +1,5 @@
 import { gatewayPreamble } from './gateway.ts';
-import { Agent, request as httpsRequest } from 'node:https';
+import { request as httpsRequest } from 'node:https';
 import type http from 'node:http';
 import { startUpstream, type TestUpstream } from './upstream.ts';
 import type { TestPki } from './pki.ts';
@@ -66,46 +66,4 @@ export function keepAliveRequest(
     req.on('error', reject);
     req.end(o.body);
   });
-}
-
-export interface SteadyLoad {
-  /** Every answer so far: status and the `x-upstream-id` that served it (undefined for the gateway's own answers). */
-  readonly results: Array<{ status: number; upstream: string | undefined }>;
-  /** Transport errors (a reset, a refused connection): a request that got no answer at all. */
-  readonly errors: string[];
-  stop(): Promise<void>;
-}
-
-/**
- * `workers` keep-alive HTTP/1.1 clients sending GET `path` back to back until stop(): traffic that
- * runs while a test reloads, pushes xDS updates or restarts a peer. Collects every outcome.
- */
-export function steadyLoad(pki: TestPki, port: number, path: string, o: { workers?: number; headers?: Record<string, string> } = {}): SteadyLoad {
-  const agent = new Agent({ keepAlive: true, maxSockets: o.workers ?? 4 });
-  const results: SteadyLoad['results'] = [];
-  const errors: string[] = [];
-  let running = true;
-  const worker = async () => {
-    // Bounded: a load left running by a failed test must not spin forever against a closed port.
-    while (running && errors.length < 1000) {
-      try {
-        const r = await keepAliveRequest(pki, agent, port, path, { headers: o.headers ?? {} });
-        const id = r.headers['x-upstream-id'];
-        results.push({ status: r.status, upstream: Array.isArray(id) ? id[0] : id });
-      } catch (err) {
-        errors.push((err as Error).message);
-      }
-    }
-  };
-  const all = Array.from({ length: o.workers ?? 4 }, worker);
-  return {
-    results,
-    errors,
-    stop: async () => {
-      if (!running) return;
-      running = false;
-      await Promise.all(all);
-      agent.destroy();
-    },
-  };
 }

@@ -1,36 +1,23 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import http2 from 'node:http2';
-import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
+import { basicConfig } from '../helpers/gateway.ts';
+import { gatewayFixture } from '../helpers/fixture.ts';
 
 // Every time a client controls is bounded: a slow header block (slowloris) is cut with 408, an idle
 // keep-alive connection is closed, and HTTP/2 advertises its stream limit.
 
-let pki: TestPki;
-let up: TestUpstream;
-let gw: TestGateway;
-
-before(async () => {
-  pki = await testPki();
-  up = await startUpstream();
-  gw = await startGateway(
-    basicConfig(pki, {
-      endpoint: up.address,
-      limits: '    limits: { headersTimeout: 1s, requestTimeout: 2s, idleTimeout: 1s, http2MaxConcurrentStreams: 7 }',
-    }),
-  );
-});
-after(async () => {
-  await gw.close();
-  await up.close();
-});
+const fx = gatewayFixture((pki, up) =>
+  basicConfig(pki, {
+    endpoint: up.address,
+    limits: '    limits: { headersTimeout: 1s, requestTimeout: 2s, idleTimeout: 1s, http2MaxConcurrentStreams: 7 }',
+  }),
+);
 
 function connect(): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ca: pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => resolve(s));
+    const s = tls.connect({ host: '127.0.0.1', port: fx.gw.httpsPort, ca: fx.pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => resolve(s));
     s.on('error', reject);
   });
 }
@@ -61,7 +48,7 @@ test('an idle keep-alive connection is closed after idleTimeout', async () => {
 });
 
 test('HTTP/2 advertises http2MaxConcurrentStreams', async () => {
-  const session = http2.connect(`https://localhost:${gw.httpsPort}`, { ca: pki.read('ca.crt') });
+  const session = http2.connect(`https://localhost:${fx.gw.httpsPort}`, { ca: fx.pki.read('ca.crt') });
   try {
     const settings = await new Promise<http2.Settings>((resolve, reject) => {
       session.once('remoteSettings', resolve);
@@ -74,7 +61,7 @@ test('HTTP/2 advertises http2MaxConcurrentStreams', async () => {
 });
 
 test('an HTTP/2 request body that never completes is answered 408 (requestTimeout)', async () => {
-  const session = http2.connect(`https://localhost:${gw.httpsPort}`, { ca: pki.read('ca.crt') });
+  const session = http2.connect(`https://localhost:${fx.gw.httpsPort}`, { ca: fx.pki.read('ca.crt') });
   try {
     const status = await new Promise<number>((resolve, reject) => {
       const stream = session.request({ ':method': 'POST', ':path': '/upload' }, { endStream: false });
@@ -88,7 +75,7 @@ test('an HTTP/2 request body that never completes is answered 408 (requestTimeou
   }
   // the session's other streams and the gateway are unaffected
   const ok = await new Promise<number>((resolve, reject) => {
-    const s2 = http2.connect(`https://localhost:${gw.httpsPort}`, { ca: pki.read('ca.crt') });
+    const s2 = http2.connect(`https://localhost:${fx.gw.httpsPort}`, { ca: fx.pki.read('ca.crt') });
     const st = s2.request({ ':path': '/ping' });
     st.on('response', (h) => {
       resolve(Number(h[':status']));

@@ -1,31 +1,18 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
+import { basicConfig } from '../helpers/gateway.ts';
+import { gatewayFixture } from '../helpers/fixture.ts';
 
 // Issue 9 item 11, as an outside scanner sees it: testssl.sh (Debian's testssl.sh, installed by
 // .ci/run) checks protocols, cipher categories and forward secrecy of a listener with the default
 // TLS settings, and every finding must be clean. Bounded: three check groups only (~20 s), and the
 // scanner is killed after 120 s.
 
-let pki: TestPki;
-let up: TestUpstream;
-let gw: TestGateway;
-
-before(async () => {
-  pki = await testPki();
-  up = await startUpstream();
-  gw = await startGateway(basicConfig(pki, { endpoint: up.address }));
-});
-after(async () => {
-  await gw.close();
-  await up.close();
-});
+const fx = gatewayFixture((pki, up) => basicConfig(pki, { endpoint: up.address }));
 
 interface Finding {
   id: string;
@@ -54,7 +41,7 @@ function testssl(port: number): Promise<Finding[]> {
 }
 
 test('testssl.sh: TLS 1.2/1.3 only, strong AEAD suites with forward secrecy, nothing else', async () => {
-  const findings = await testssl(gw.httpsPort);
+  const findings = await testssl(fx.gw.httpsPort);
   const byId = new Map(findings.map((f) => [f.id, f]));
   // The scan's own notes (e.g. engine_problem: no GOST engine in the local openssl) are not findings.
   const bad = findings.filter((f) => ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].includes(f.severity));

@@ -1,10 +1,9 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import http2 from 'node:http2';
-import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
+import { basicConfig } from '../helpers/gateway.ts';
+import { gatewayFixture } from '../helpers/fixture.ts';
 import { eventually } from '../helpers/net.ts';
 
 // Issue 9 item 7: a body over maxBodyBytes without a Content-Length (chunked, or HTTP/2) is answered
@@ -12,19 +11,7 @@ import { eventually } from '../helpers/net.ts';
 // HTTP/2 resets the stream with NO_ERROR once the answer is out. requestTimeout is far away (120 s):
 // only the fix can close them within the test's bound.
 
-let pki: TestPki;
-let up: TestUpstream;
-let gw: TestGateway;
-
-before(async () => {
-  pki = await testPki();
-  up = await startUpstream();
-  gw = await startGateway(basicConfig(pki, { endpoint: up.address, limits: '    limits: { maxBodyBytes: 1000, requestTimeout: 120s, idleTimeout: 120s }' }));
-});
-after(async () => {
-  await gw.close();
-  await up.close();
-});
+const fx = gatewayFixture((pki, up) => basicConfig(pki, { endpoint: up.address, limits: '    limits: { maxBodyBytes: 1000, requestTimeout: 120s, idleTimeout: 120s }' }));
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
@@ -32,7 +19,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 test('HTTP/1.1 chunked body over the limit: 413 with connection: close, and the connection is closed', async () => {
-  const s = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ca: pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+  const s = tls.connect({ host: '127.0.0.1', port: fx.gw.httpsPort, ca: fx.pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] });
   s.on('error', () => undefined);
   let out = '';
   s.on('data', (d) => (out += d));
@@ -55,7 +42,7 @@ test('HTTP/1.1 chunked body over the limit: 413 with connection: close, and the 
 });
 
 test('HTTP/2 body over the limit: 413, then the stream is reset with NO_ERROR; the session lives on', async () => {
-  const session = http2.connect(`https://localhost:${gw.httpsPort}`, { ca: pki.read('ca.crt') });
+  const session = http2.connect(`https://localhost:${fx.gw.httpsPort}`, { ca: fx.pki.read('ca.crt') });
   session.on('error', () => undefined);
   try {
     const stream = session.request({ ':method': 'POST', ':path': '/upload' }, { endStream: false });

@@ -1,38 +1,25 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
+import { basicConfig } from '../helpers/gateway.ts';
+import { gatewayFixture } from '../helpers/fixture.ts';
 import { h1, h2 } from '../helpers/clients.ts';
 
 // Issue 9 item 4: mesh identity headers a sidecar trusts (x-forwarded-client-cert, x-envoy-*) are
 // stripped at the edge unless the peer is in trustedProxies; the operator's own route edits stay.
 
-let pki: TestPki;
-let up: TestUpstream;
-let gw: TestGateway;
-
-before(async () => {
-  pki = await testPki();
-  up = await startUpstream();
-  gw = await startGateway(
-    basicConfig(pki, {
-      endpoint: up.address,
-      routes: '      - { name: edited, match: { prefix: /edited }, route: { cluster: backend, requestHeaders: { set: { x-envoy-edge: gatehouse } } } }',
-      // The first listener trusts nobody; this one trusts loopback (a proxy in front of the gateway).
-      extraListener: `  - name: behind-proxy
+const fx = gatewayFixture((pki, up) =>
+  basicConfig(pki, {
+    endpoint: up.address,
+    routes: '      - { name: edited, match: { prefix: /edited }, route: { cluster: backend, requestHeaders: { set: { x-envoy-edge: gatehouse } } } }',
+    // The first listener trusts nobody; this one trusts loopback (a proxy in front of the gateway).
+    extraListener: `  - name: behind-proxy
     address: "127.0.0.1:{{http}}"
     tls:
       certificates:
         - { certFile: ${pki.file('edge.crt')}, keyFile: ${pki.file('edge.key')} }
     trustedProxies: { cidrs: ["127.0.0.0/8"] }`,
-    }),
-  );
-});
-after(async () => {
-  await gw.close();
-  await up.close();
-});
+  }),
+);
 
 const forged = {
   'x-forwarded-client-cert': 'By=spiffe://mesh.local/ns/shop/sa/checkout;URI=spiffe://mesh.local/ns/admin/sa/root',
@@ -44,7 +31,7 @@ const forged = {
 
 for (const [proto, client] of [['HTTP/1.1', h1], ['HTTP/2', h2]] as const) {
   test(`${proto}: an untrusted client's XFCC and x-envoy-* headers never reach the upstream`, async () => {
-    const r = await client(pki, gw.httpsPort, '/x', { headers: forged });
+    const r = await client(fx.pki, fx.gw.httpsPort, '/x', { headers: forged });
     assert.equal(r.status, 200);
     const h = JSON.parse(r.body).headers as Record<string, string | undefined>;
     assert.equal(h['x-forwarded-client-cert'], undefined);
@@ -55,11 +42,11 @@ for (const [proto, client] of [['HTTP/1.1', h1], ['HTTP/2', h2]] as const) {
   });
 
   test(`${proto}: from a trusted proxy they are forwarded; route edits always apply`, async () => {
-    const r = await client(pki, gw.httpPort, '/x', { headers: forged });
+    const r = await client(fx.pki, fx.gw.httpPort, '/x', { headers: forged });
     const h = JSON.parse(r.body).headers as Record<string, string | undefined>;
     assert.equal(h['x-forwarded-client-cert'], forged['x-forwarded-client-cert']);
     assert.equal(h['x-envoy-internal'], 'true');
-    const edited = await client(pki, gw.httpsPort, '/edited', { headers: { 'x-envoy-edge': 'forged' } });
+    const edited = await client(fx.pki, fx.gw.httpsPort, '/edited', { headers: { 'x-envoy-edge': 'forged' } });
     assert.equal(JSON.parse(edited.body).headers['x-envoy-edge'], 'gatehouse');
   });
 }

@@ -7,7 +7,7 @@ import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { freePort, eventually } from '../helpers/net.ts';
 import { h1, type Reply } from '../helpers/clients.ts';
 import { burst, limitConfig, statuses, writeConfig } from './setup.ts';
-import { metric, spawnGateway, type GatewayProcess } from './process.ts';
+import { metric, spawnGateway, untilReady, type GatewayProcess } from '../helpers/process.ts';
 
 // The Redis store: a real redis-server on a free port, one gateway in this process (A) and one in
 // a child process (B), both counting in the same Redis.
@@ -45,10 +45,11 @@ before(async () => {
   probe.on('error', () => undefined);
   a = await startGateway(config());
   [bPort, bAdmin] = await Promise.all([freePort(), freePort()]);
-  b = await spawnGateway(writeConfig(config({ https: bPort, admin: bAdmin })), bAdmin);
+  b = await spawnGateway(writeConfig(config({ https: bPort, admin: bAdmin })));
+  await untilReady(bAdmin);
 });
 after(async () => {
-  await b?.stop();
+  await b?.kill();
   await a?.close();
   probe?.disconnect();
   await redis?.stop();

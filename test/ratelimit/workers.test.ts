@@ -1,10 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testPki, type TestPki } from '../helpers/pki.ts';
-import { eventually, freePort } from '../helpers/net.ts';
+import { freePort } from '../helpers/net.ts';
 import { h1, type Reply } from '../helpers/clients.ts';
 import { limitConfig, statuses, writeConfig } from './setup.ts';
-import { metric, spawnGateway, type GatewayProcess } from './process.ts';
+import { metric, spawnGateway, untilReady, type GatewayProcess } from '../helpers/process.ts';
 
 // `--workers 2` with the memory store: the two workers count in the primary, so the machine holds
 // one limit. Every request is on a new connection, so both workers serve some of them.
@@ -28,12 +28,12 @@ before(async () => {
 `,
     }),
   );
-  gw = await spawnGateway(file, admin, ['--workers', '2']);
-  // /readyz (answered by the primary) is 200 only once both workers are ready.
-  await eventually(() => gw.stderr().split('gatehouse serving').length - 1 >= 2, 'both workers serving', 30_000);
+  // Both workers log that they serve; /readyz (answered by the primary) is 200 only once both are ready.
+  gw = await spawnGateway(file, ['--workers', '2'], {}, 2);
+  await untilReady(admin);
 });
 after(async () => {
-  await gw?.stop();
+  await gw?.kill();
 });
 
 test('--workers 2 with the memory store holds one limit for the machine', async () => {

@@ -6,12 +6,11 @@ import * as grpc from '@grpc/grpc-js';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { gatewayPreamble } from '../helpers/gateway.ts';
-import { runCli, spawnGateway, writeConfig, type GatewayProcess } from '../helpers/process.ts';
+import { metric, runCli, spawnGateway, writeConfig, type GatewayProcess } from '../helpers/process.ts';
 import { eventually, freePort } from '../helpers/net.ts';
 import { h1 } from '../helpers/clients.ts';
 import { keepAliveRequest } from '../helpers/traffic.ts';
 import { healthClient } from '../helpers/grpc-health.ts';
-import { metric } from '../ratelimit/process.ts';
 
 // `--workers 2` as a real process tree: both workers serve, the primary answers readiness, gRPC
 // health and /metrics for the whole group (metrics aggregated), admin requests reach a worker, a

@@ -1,40 +1,27 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
+import { basicConfig } from '../helpers/gateway.ts';
+import { gatewayFixture } from '../helpers/fixture.ts';
 import { eventually } from '../helpers/net.ts';
 import { RawH2, FrameType, Flag, ErrorCode, frame, requestBlock, literal, literalIndexed, indexed } from '../helpers/h2-raw.ts';
 
 // HTTP/2 floods, written frame by frame over real TLS: each attacking session is closed (GOAWAY, or
 // at least the connection) while a bystander session opened before the attack keeps being served.
 
-let pki: TestPki;
-let up: TestUpstream;
-let gw: TestGateway;
+const fx = gatewayFixture((pki, up) => basicConfig(pki, { endpoint: up.address, limits: '    limits: { idleTimeout: 30s }' }));
 
-before(async () => {
-  pki = await testPki();
-  up = await startUpstream();
-  gw = await startGateway(basicConfig(pki, { endpoint: up.address, limits: '    limits: { idleTimeout: 30s }' }));
-});
-after(async () => {
-  await gw.close();
-  await up.close();
-});
-
-const attacker = () => RawH2.connect(gw.httpsPort, pki.read('ca.crt'));
+const attacker = () => RawH2.connect(fx.gw.httpsPort, fx.pki.read('ca.crt'));
 
 async function clusterInflight(): Promise<number> {
-  const body = (await (await fetch(`http://127.0.0.1:${gw.adminPort}/clusters`)).json()) as { clusters: Array<{ name: string; inflight: number }> };
+  const body = (await (await fetch(`http://127.0.0.1:${fx.gw.adminPort}/clusters`)).json()) as { clusters: Array<{ name: string; inflight: number }> };
   return body.clusters.find((c) => c.name === 'backend')!.inflight;
 }
-const seen = (path: string) => up.seen.filter((r) => r.url === path).length;
+const seen = (path: string) => fx.up.seen.filter((r) => r.url === path).length;
 
 /** A well-behaved client's session, opened before the attack. */
 async function openBystander(): Promise<http2.ClientHttp2Session> {
-  const s = http2.connect(`https://localhost:${gw.httpsPort}`, { ca: pki.read('ca.crt') });
+  const s = http2.connect(`https://localhost:${fx.gw.httpsPort}`, { ca: fx.pki.read('ca.crt') });
   await new Promise<void>((resolve, reject) => {
     s.once('connect', () => resolve());
     s.once('error', reject);

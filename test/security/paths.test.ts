@@ -1,9 +1,8 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, gatewayPreamble, type TestGateway } from '../helpers/gateway.ts';
+import { gatewayPreamble } from '../helpers/gateway.ts';
+import { gatewayFixture } from '../helpers/fixture.ts';
 import { rawHttp1 } from '../helpers/raw-http1.ts';
 
 // Path tricks against authorization and routing, over HTTP/1.1 (exact bytes) and HTTP/2: `/admin` is
@@ -11,14 +10,7 @@ import { rawHttp1 } from '../helpers/raw-http1.ts';
 // on `/admin` (403) or be refused (400), and the upstream must receive exactly the path that was
 // matched. Then which of Host, SNI and :authority picks the virtual host.
 
-let pki: TestPki;
-let up: TestUpstream;
-let gw: TestGateway;
-
-before(async () => {
-  pki = await testPki();
-  up = await startUpstream();
-  gw = await startGateway(`${gatewayPreamble(pki)}
+const fx = gatewayFixture((pki, up) => `${gatewayPreamble(pki)}
 virtualHosts:
   - name: alpha
     domains: ["alpha.test"]
@@ -40,19 +32,14 @@ clusters:
   - name: backend
     discovery: { type: static, endpoints: ["${up.address}"] }
 `);
-});
-after(async () => {
-  await gw.close();
-  await up.close();
-});
 
 async function h1Status(target: string, host = 'localhost', method = 'GET'): Promise<{ status: number; body: string }> {
-  const r = await rawHttp1(pki, gw.httpsPort, `${method} ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  const r = await rawHttp1(fx.pki, fx.gw.httpsPort, `${method} ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
   return { status: r.statuses[0] ?? 0, body: r.text.slice(r.text.indexOf('\r\n\r\n') + 4) };
 }
 
 async function h2Request(headers: http2.OutgoingHttpHeaders, servername = 'localhost'): Promise<{ status: number; body: string }> {
-  const session = http2.connect(`https://127.0.0.1:${gw.httpsPort}`, { ca: pki.read('ca.crt'), servername, checkServerIdentity: () => undefined });
+  const session = http2.connect(`https://127.0.0.1:${fx.gw.httpsPort}`, { ca: fx.pki.read('ca.crt'), servername, checkServerIdentity: () => undefined });
   try {
     return await new Promise((resolve, reject) => {
       session.on('error', reject);
@@ -95,20 +82,20 @@ const blocked: Array<[string, number]> = [
 
 for (const [target, status] of blocked) {
   test(`HTTP/1.1 ${target} → ${status}, never reaches the upstream`, async () => {
-    const before = up.seen.length;
+    const before = fx.up.seen.length;
     const method = target === '*' ? 'OPTIONS' : 'GET';
     assert.equal((await h1Status(target, 'localhost', method)).status, status);
-    assert.equal(up.seen.length, before, `upstream saw ${up.seen.slice(before).map((s) => s.url)}`);
+    assert.equal(fx.up.seen.length, before, `upstream saw ${fx.up.seen.slice(before).map((s) => s.url)}`);
   });
 }
 
 test('HTTP/2: the same tricks land on /admin (403) or are refused (400), none reaches the upstream', async () => {
-  const before = up.seen.length;
+  const before = fx.up.seen.length;
   for (const [target, status] of blocked) {
     if (target === '*' || target.startsWith('https:')) continue; // not a valid :path for a GET
     assert.equal((await h2Request({ ':path': target })).status, status, target);
   }
-  assert.equal(up.seen.length, before);
+  assert.equal(fx.up.seen.length, before);
 });
 
 /** [what the client sends, what the upstream receives]: what was matched is what is forwarded. */
@@ -124,7 +111,7 @@ const forwarded: Array<[string, string]> = [
 for (const [sent, received] of forwarded) {
   test(`HTTP/1.1 ${sent} reaches the upstream as ${received}`, async () => {
     assert.equal((await h1Status(sent)).status, 200);
-    assert.equal(up.seen.at(-1)?.url, received);
+    assert.equal(fx.up.seen.at(-1)?.url, received);
   });
 }
 
@@ -132,7 +119,7 @@ for (const [sent, received] of forwarded) {
 // SNI only chooses the certificate; a request may name another virtual host than its SNI.
 
 test('HTTP/1.1: Host picks the virtual host, whatever the SNI says', async () => {
-  const r = await rawHttp1(pki, gw.httpsPort, 'GET / HTTP/1.1\r\nHost: beta.test\r\nConnection: close\r\n\r\n', { servername: 'alpha.test' });
+  const r = await rawHttp1(fx.pki, fx.gw.httpsPort, 'GET / HTTP/1.1\r\nHost: beta.test\r\nConnection: close\r\n\r\n', { servername: 'alpha.test' });
   assert.deepEqual(r.statuses, [200]);
   assert.ok(r.text.endsWith('beta'));
 });

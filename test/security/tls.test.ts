@@ -1,11 +1,10 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
+import { basicConfig } from '../helpers/gateway.ts';
+import { gatewayFixture } from '../helpers/fixture.ts';
 import { h1 } from '../helpers/clients.ts';
 import { clientHello, handshakeRecords } from '../helpers/client-hello.ts';
 import { RawH2, FrameType } from '../helpers/h2-raw.ts';
@@ -13,29 +12,17 @@ import { RawH2, FrameType } from '../helpers/h2-raw.ts';
 // Hostile TLS: garbage, truncated and oversized ClientHellos, renegotiation, and clients that go
 // silent. Each connection is closed by the gateway within its limits; others keep being served.
 
-let pki: TestPki;
-let up: TestUpstream;
-let gw: TestGateway;
-
-before(async () => {
-  pki = await testPki();
-  up = await startUpstream();
-  gw = await startGateway(basicConfig(pki, { endpoint: up.address, limits: '    limits: { headersTimeout: 1s, idleTimeout: 2s }' }));
-});
-after(async () => {
-  await gw.close();
-  await up.close();
-});
+const fx = gatewayFixture((pki, up) => basicConfig(pki, { endpoint: up.address, limits: '    limits: { headersTimeout: 1s, idleTimeout: 2s }' }));
 
 async function othersServed(): Promise<void> {
-  assert.equal((await h1(pki, gw.httpsPort, '/bystander')).status, 200);
+  assert.equal((await h1(fx.pki, fx.gw.httpsPort, '/bystander')).status, 200);
 }
 
 /** Raw TCP: writes `bytes`, resolves with what came back once the gateway closes (rejects after 20 s). */
 function tcpExchange(bytes: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const s = net.connect(gw.httpsPort, '127.0.0.1', () => s.write(bytes));
+    const s = net.connect(fx.gw.httpsPort, '127.0.0.1', () => s.write(bytes));
     const timer = setTimeout(() => {
       s.destroy();
       reject(new Error('the gateway did not close the connection'));
@@ -67,7 +54,7 @@ test('a connection that never sends a byte: closed after the handshake timeout',
 });
 
 test('the hand-built ClientHello is valid: with a normal SNI the gateway answers with a ServerHello', async () => {
-  const s = net.connect(gw.httpsPort, '127.0.0.1');
+  const s = net.connect(fx.gw.httpsPort, '127.0.0.1');
   const first = await new Promise<Buffer>((resolve, reject) => {
     s.once('data', resolve);
     s.once('error', reject);
@@ -91,7 +78,7 @@ test('an SNI of 64 KB: refused with an alert (never a ServerHello), closed', asy
  */
 async function renegotiate(alpn: string): Promise<'renegotiated' | 'closed'> {
   const s = await new Promise<tls.TLSSocket>((resolve, reject) => {
-    const c = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ca: pki.read('ca.crt'), servername: 'localhost', maxVersion: 'TLSv1.2', ALPNProtocols: [alpn] }, () => resolve(c));
+    const c = tls.connect({ host: '127.0.0.1', port: fx.gw.httpsPort, ca: fx.pki.read('ca.crt'), servername: 'localhost', maxVersion: 'TLSv1.2', ALPNProtocols: [alpn] }, () => resolve(c));
     c.once('error', reject);
   });
   s.on('error', () => undefined);
@@ -112,7 +99,7 @@ test('a client-initiated TLS 1.2 renegotiation is refused (HTTP/1.1 and HTTP/2 c
 });
 
 test('handshake then silence over HTTP/1.1: 408 and closed after headersTimeout', async () => {
-  const s = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ca: pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+  const s = tls.connect({ host: '127.0.0.1', port: fx.gw.httpsPort, ca: fx.pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] });
   const text = await new Promise<string>((resolve) => {
     let out = '';
     s.on('data', (d) => (out += d));
@@ -124,7 +111,7 @@ test('handshake then silence over HTTP/1.1: 408 and closed after headersTimeout'
 });
 
 test('handshake then silence over HTTP/2: GOAWAY and closed after idleTimeout', async () => {
-  const c = await RawH2.connect(gw.httpsPort, pki.read('ca.crt'));
+  const c = await RawH2.connect(fx.gw.httpsPort, fx.pki.read('ca.crt'));
   await c.waitClosed();
   assert.ok(c.frames.some((f) => f.type === FrameType.GOAWAY));
   await othersServed();
@@ -133,7 +120,7 @@ test('handshake then silence over HTTP/2: GOAWAY and closed after idleTimeout', 
 /** A TLS 1.2 handshake offering only `ciphers`: the negotiated suite, or null when the gateway refused. */
 function tls12With(ciphers: string): Promise<string | null> {
   return new Promise((resolve) => {
-    const s = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ca: pki.read('ca.crt'), servername: 'localhost', maxVersion: 'TLSv1.2', ciphers }, () => {
+    const s = tls.connect({ host: '127.0.0.1', port: fx.gw.httpsPort, ca: fx.pki.read('ca.crt'), servername: 'localhost', maxVersion: 'TLSv1.2', ciphers }, () => {
       resolve(s.getCipher().name);
       s.destroy();
     });

@@ -30,6 +30,7 @@ import { startGrpcAuthz, type TestGrpcAuthz } from '../helpers/ext-authz.ts';
 import { startXdsServer } from '../helpers/xds-server.ts';
 import { CDS, EDS, edsCluster, loadAssignment, RDS, routeConfig, routeTo } from '../helpers/xds-resources.ts';
 import { idUpstream } from '../helpers/traffic.ts';
+import { clusterTls } from '../helpers/config-text.ts';
 
 interface SoakResult {
   durationS: number;
@@ -91,12 +92,8 @@ async function wsEcho(pki: TestPki): Promise<{ port: number; close(): Promise<vo
 
 function config(pki: TestPki, dir: string, o: { v1: number[]; v2: number[]; ws: number; redis: string; jwksUri: string; authz: string; xds: string; marker: string }): string {
   const eps = (ports: number[]) => ports.map((p) => `"127.0.0.1:${p}"`).join(', ');
-  const tls = `
-    tls:
-      certFile: ${join(dir, 'client.crt')}
-      keyFile: ${join(dir, 'client.key')}
-      caFile: ${pki.file('ca.crt')}
-      serverName: localhost
+  const client = { certFile: join(dir, 'client.crt'), keyFile: join(dir, 'client.key') };
+  const tls = `${clusterTls(pki, client)}
       matchSubjectAltNames: ["spiffe://mesh.local/ns/demo/sa/echo"]
     outlierDetection: { consecutive5xx: 5, consecutiveGatewayErrors: 2, interval: 500ms, baseEjectionTime: 2s, maxEjectionPercent: 50 }
     # every request cut by a killed endpoint may retry at once (Envoy's default budget of 3 would refuse some)
@@ -152,12 +149,7 @@ clusters:
   - name: v2
     discovery: { type: static, endpoints: [${eps(o.v2)}] }${tls}
   - name: ws
-    discovery: { type: static, endpoints: ["127.0.0.1:${o.ws}"] }
-    tls:
-      certFile: ${join(dir, 'client.crt')}
-      keyFile: ${join(dir, 'client.key')}
-      caFile: ${pki.file('ca.crt')}
-      serverName: localhost
+    discovery: { type: static, endpoints: ["127.0.0.1:${o.ws}"] }${clusterTls(pki, client)}
 `;
 }
 

@@ -1,10 +1,10 @@
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type Handler, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { closedAfterTests } from '../helpers/fixture.ts';
+import type { TestUpstream } from '../helpers/upstream.ts';
 import { eventually, freePort } from '../helpers/net.ts';
 import { encodeCheckRequest } from '../../src/health/active-check-grpc.ts';
 import { clusterState, endpointState, get, meshConfig, metricValue, named } from './setup.ts';
@@ -13,24 +13,10 @@ import { clusterState, endpointState, get, meshConfig, metricValue, named } from
 // to real upstream servers on loopback.
 
 let pki: TestPki;
-const cleanup: Array<() => Promise<void>> = [];
 before(async () => {
   pki = await testPki();
 });
-after(async () => {
-  for (const c of cleanup.reverse()) await c();
-});
-
-async function upstream(handler: Handler): Promise<TestUpstream> {
-  const u = await startUpstream({ handler });
-  cleanup.push(() => u.close());
-  return u;
-}
-async function gateway(yaml: string): Promise<TestGateway> {
-  const gw = await startGateway(yaml);
-  cleanup.push(() => gw.close());
-  return gw;
-}
+const { defer, gateway, upstream } = closedAfterTests();
 
 test('outlier detection: an endpoint answering 500 is ejected, traffic goes to the other, and it returns after the ejection time', async () => {
   let badStatus = 500;
@@ -230,7 +216,7 @@ test('active gRPC health checks (grpc.health.v1 over h2c) and an HTTP/2 cluster'
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+  defer(() => new Promise<void>((r) => server.close(() => r())));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   const gw = await gateway(
     meshConfig(
@@ -341,7 +327,7 @@ test('active gRPC health checks over mutual TLS (h2 by ALPN) with the SAN check'
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+  defer(() => new Promise<void>((r) => server.close(() => r())));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   const gw = await gateway(
     meshConfig(

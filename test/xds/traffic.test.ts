@@ -4,7 +4,8 @@ import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventually } from '../helpers/net.ts';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { h1 } from '../helpers/clients.ts';
-import { idUpstream, steadyLoad } from '../helpers/traffic.ts';
+import { idUpstream } from '../helpers/traffic.ts';
+import { startLoad } from '../helpers/load.ts';
 import type { TestUpstream } from '../helpers/upstream.ts';
 import { startXdsServer, type TestXdsServer } from '../helpers/xds-server.ts';
 import { CDS, EDS, edsCluster, loadAssignment, RDS, routeConfig, routeTo, xdsGatewayConfig } from '../helpers/xds-resources.ts';
@@ -34,6 +35,28 @@ describe('xDS and traffic', () => {
     cleanup.push(() => g.close());
     return g;
   };
+  /**
+   * GET `path` from `workers` loops back to back until stop(), keeping every answer in order with the
+   * upstream that served it (`x-upstream-id`) and every transport error: traffic across a push or a restart.
+   */
+  const steadyLoad = (gw: TestGateway, path: string, workers = 4) => {
+    const results: Array<{ status: number; upstream: string | undefined }> = [];
+    const errors: string[] = [];
+    const run = startLoad({
+      pki,
+      port: gw.httpsPort,
+      path,
+      concurrency: workers,
+      pauseMs: 0,
+      onAnswer: (a) => {
+        if ('error' in a) return void errors.push(a.error);
+        const id = a.headers['x-upstream-id'];
+        results.push({ status: a.status, upstream: Array.isArray(id) ? id[0] : id });
+      },
+    });
+    cleanup.push(async () => void (await run.stop()));
+    return { results, errors, stop: run.stop };
+  };
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
@@ -55,8 +78,7 @@ describe('xDS and traffic', () => {
     serve(x, [routeTo('/', { v1: 100, v2: 0 })], { v1: [v1], v2: [v2] });
     const gw = await gateway(xdsGatewayConfig(pki, x.address));
     await eventually(() => gw.gw.ready, 'ready');
-    const load = steadyLoad(pki, gw.httpsPort, '/checkout');
-    cleanup.push(() => load.stop());
+    const load = steadyLoad(gw, '/checkout');
     await eventually(() => load.results.length >= 50, 'load running');
     assert.ok(load.results.every((r) => r.upstream === 'v1'), 'all traffic on v1 before the push');
 
@@ -139,8 +161,7 @@ describe('xDS and traffic', () => {
     serve(x, [routeTo('/', 'svc')], { svc: [a] });
     const gw = await gateway(xdsGatewayConfig(pki, x.address));
     await eventually(() => gw.gw.ready, 'ready');
-    const load = steadyLoad(pki, gw.httpsPort, '/', { workers: 2 });
-    cleanup.push(() => load.stop());
+    const load = steadyLoad(gw, '/', 2);
     await eventually(() => load.results.length >= 20, 'load running');
 
     await x.kill();

@@ -336,7 +336,12 @@ export async function soak(durationMs: number, log: (s: string) => void = (s) =>
     const heapEnd = floor(heapSamples.slice(-third));
 
     const byClass: Record<string, number> = {};
-    for (const r of reports) for (const [k, v] of Object.entries(r.byStatus)) byClass[k === 'error' ? 'error' : `${k[0]}xx`] = (byClass[`${k[0]}xx`] ?? 0) + v;
+    for (const r of reports) {
+      for (const [k, v] of Object.entries(r.byStatus)) {
+        const cls = k === 'error' ? 'error' : `${k[0]}xx`;
+        byClass[cls] = (byClass[cls] ?? 0) + v;
+      }
+    }
     const unexpected = reports.reduce((n, r) => n + r.failed, 0) + wsOut.failed;
     // A leak shows as growth that does not come back once the traffic stops: allow the working set
     // to settle (pools, caches, JIT) but not to keep growing with the run.

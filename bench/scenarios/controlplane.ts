@@ -8,6 +8,7 @@ import { freePort, sleep } from '../lib/net.ts';
 import { tail, which } from '../lib/procs.ts';
 import { median } from '../lib/report.ts';
 import { upstreamMtls } from '../services/workers.ts';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { BenchContext, ExtraDef, ExtraRow, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
 
 // Issue 16, "Benchmark": time from an etcd write to the first request served by the new route on a
@@ -181,13 +182,20 @@ xds: { server: "127.0.0.1:${xdsPort}", node: { id: bench-gatehouse, cluster: ben
       );
       const gwLog = join(dir, 'gatehouse.log');
       const gw = ctx.procs.spawn('gatehouse-xds', process.execPath, [join(ctx.root, 'bin', 'gatehouse.js'), '--config', gwConfig], { cwd: ctx.root, cpu: null, logFile: gwLog });
-      const agent = new Agent({ connect: { ca: ctx.caPem, servername: 'localhost' }, connections: 1, pipelining: 1 });
+      // undici takes the Host header as the name to verify; the edge certificate is for localhost
+      const agent = new Agent({
+        connect: { ca: ctx.caPem, servername: 'localhost', checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity('localhost', cert) },
+        connections: 1,
+        pipelining: 1,
+      });
+      let lastAnswer = '';
       const get = async (host: string): Promise<number> => {
         try {
           const r = await request(`https://127.0.0.1:${httpsPort}/`, { dispatcher: agent, headers: { host }, headersTimeout: 5_000, bodyTimeout: 5_000 });
-          await r.body.dump();
+          lastAnswer = `${r.statusCode} ${(await r.body.text()).slice(0, 160)}`;
           return r.statusCode;
-        } catch {
+        } catch (err) {
+          lastAnswer = (err as Error).message;
           return 0;
         }
       };
@@ -197,7 +205,7 @@ xds: { server: "127.0.0.1:${xdsPort}", node: { id: bench-gatehouse, cluster: ben
       while ((await get(`svc-${n - 1}.bench.test`)) !== 200) {
         if (gw.exitCode !== null || Date.now() > gwBy) {
           gateway = false;
-          gatewayNote = `gatehouse did not serve the control plane's routes (${gw.exitCode !== null ? `exited ${gw.exitCode}` : 'timeout'}): ${tail(gwLog, 3).replace(/\s+/g, ' ').slice(0, 200)}`;
+          gatewayNote = `gatehouse did not serve the control plane's routes (${gw.exitCode !== null ? `exited ${gw.exitCode}` : 'timeout'}; last answer: ${lastAnswer}): ${tail(gwLog, 3).replace(/\s+/g, ' ').slice(0, 200)}`;
           break;
         }
         await sleep(100);

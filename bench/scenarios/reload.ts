@@ -26,7 +26,7 @@ function config(ctx: BenchContext, ports: { https: number; admin: number }, upst
 ${gatehouseHead(ctx.certDir, ports, 'off')}
 virtualHosts:
   - name: target
-    domains: ["${HOST}"]
+    domains: ["${HOST}", "*"] # "*": the readiness probe asks for 127.0.0.1
     routes:
       - name: versioned
         match: { prefix: / }

@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, createTraceState, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, AlwaysOnSampler } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -28,7 +28,7 @@ import type { RequestSpan, TrySpan, UpstreamTarget } from './request-span.ts';
 // Span export with the OpenTelemetry SDK (`tracing.otlp`): one SERVER span per request and one
 // CLIENT span per upstream try (so retries show as siblings), batched and sent over OTLP/HTTP
 // (JSON). Sampling: the parent's sampled flag when the client sent a valid traceparent, else
-// `sampleRatio` of new traces (ParentBased(TraceIdRatioBased)). The provider is private to the
+// `sampleRatio` of new traces, decided in start() so unsampled requests never reach the SDK. The provider is private to the
 // gateway — nothing is registered globally — and built once per distinct `tracing` config.
 // Attributes follow the HTTP semantic conventions; the query string is never recorded (it may
 // carry tokens), nor any header but User-Agent.
@@ -141,7 +141,7 @@ export class SpanExport {
     const exporter = new OTLPTraceExporter({ url: tracesUrl(cfg.otlp.endpoint), timeoutMillis: 10_000 });
     this.provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'gatehouse', [ATTR_SERVICE_VERSION]: VERSION }),
-      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(cfg.sampleRatio) }),
+      sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }), // the ratio is applied in start()
       // Bounded: past maxQueueSize spans are dropped rather than held (a collector that is away
       // must never grow the gateway's memory).
       spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 2000 })],
@@ -151,10 +151,11 @@ export class SpanExport {
 
   /** Starts the request's server span (child of the client's context, if valid) and sets the exchange's trace ids. */
   start(ex: Exchange, parent: RemoteParent | null): void {
-    // The sampler's answer is known without asking it: ParentBased says no to an unsampled parent,
-    // and a ratio of 0 says no to every new trace. Those requests take the plain W3C path (no span
-    // object at all), so configuring tracing at ratio 0 costs what not configuring it costs.
-    if (parent !== null ? !parent.sampled : this.ratio === 0) {
+    // Sampling is decided here, before the SDK is asked anything: the parent's flag, or sampleRatio
+    // for a new trace. The requests not sampled — most of them at a low ratio — take the plain W3C
+    // path (no span object at all), so they cost what they cost with tracing not configured; the SDK
+    // sees only the sampled ones (its sampler: parent-based, AlwaysOn for the roots we let through).
+    if (parent !== null ? !parent.sampled : !(this.ratio >= 1 || Math.random() < this.ratio)) {
       ex.traceId = parent === null ? newTraceId() : parent.traceId;
       ex.spanId = newSpanId();
       ex.sampled = false;

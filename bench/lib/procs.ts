@@ -209,3 +209,12 @@ export function machineBusySeconds(): number | null {
     return null;
   }
 }
+
+/** SIGTERM, then SIGKILL if `child` is still there after 5 s (a scenario's own processes, stopped between steps). */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  await Promise.race([gone, new Promise<void>((r) => setTimeout(r, 5000).unref())]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}

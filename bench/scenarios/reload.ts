@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { median } from '../lib/report.ts';
-import { freePort, sleep, waitUntilServing } from '../lib/net.ts';
-import { tail, waitForEvent } from '../lib/procs.ts';
+import { freePort, waitUntilServing } from '../lib/net.ts';
+import { tail, waitForEvent, stopChild } from '../lib/procs.ts';
 import { vhostsYaml } from '../lib/route-table.ts';
 import { gatehouseHead } from '../services/gatehouse.ts';
 import type { BenchContext, ExtraDef, ExtraRow, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
@@ -35,14 +35,6 @@ ${vhostsYaml(1000)}clusters:
   - name: upstream
     discovery: { type: static, endpoints: ["${new URL(upstream).host}"] }
 `;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  await Promise.race([gone, sleep(5000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 interface PushResult {
@@ -147,7 +139,7 @@ export const extras: ExtraDef[] = [
         ];
       } finally {
         control.close();
-        for (const p of started.reverse()) await stop(p);
+        for (const p of started.reverse()) await stopChild(p);
       }
     },
   },

@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { median } from '../lib/report.ts';
-import { freePort, sleep, waitUntilServing } from '../lib/net.ts';
-import { tail, waitForEvent } from '../lib/procs.ts';
+import { freePort, waitUntilServing } from '../lib/net.ts';
+import { tail, waitForEvent, stopChild } from '../lib/procs.ts';
 import { TARGET_HOST, TARGET_PATH, VERSION_HEADER } from '../lib/xds-resources.ts';
 import type { BenchContext, ExtraDef, ExtraRow, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
 
@@ -38,14 +38,6 @@ interface Setup {
   endpointsPerGroup: number;
   pushes: Array<{ name: string; expect: { header: string; value: string } }>;
   rds: Record<string, { v1: number; v2: number }>;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  await Promise.race([gone, sleep(5000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 async function run(ctx: BenchContext, cpu: number | null, id: string, s: Setup): Promise<PushResult[]> {
@@ -117,7 +109,7 @@ xds:
     if (r.errors > 0) throw new Error(`${id}: ${r.errors} requests failed (${r.errorSamples.join('; ')})`);
     return r.results;
   } finally {
-    for (const p of started.reverse()) await stop(p);
+    for (const p of started.reverse()) await stopChild(p);
   }
 }
 

@@ -1,12 +1,11 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/process.ts';
-import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { pkiAndUpstream } from '../helpers/fixture.ts';
 import { basicConfig } from '../helpers/gateway.ts';
 import { eventually, freePort } from '../helpers/net.ts';
 import { h1 } from '../helpers/clients.ts';
@@ -16,16 +15,7 @@ import { h1 } from '../helpers/clients.ts';
 // output in dist/, package.json, node_modules, config/), run exactly that command line with node, and
 // check that the process it starts is the gateway (it serves) and that SIGTERM drains it to exit 0.
 
-let pki: TestPki;
-let up: TestUpstream;
-
-before(async () => {
-  pki = await testPki();
-  up = await startUpstream();
-});
-after(async () => {
-  await up.close();
-});
+const fx = pkiAndUpstream();
 
 /** ENTRYPOINT and CMD of the last stage, which must be in exec (JSON) form. */
 function imageCommand(dockerfile: string): { entrypoint: string[]; cmd: string[]; workdir: string } {
@@ -60,7 +50,7 @@ test('the Dockerfile\'s ENTRYPOINT + CMD start the compiled gateway itself, whic
   const configPath = cmd[cmd.indexOf('--config') + 1];
   writeFileSync(
     join(app, configPath),
-    basicConfig(pki, { endpoint: up.address })
+    basicConfig(fx.pki, { endpoint: fx.up.address })
       .replace('drain: { delay: 0s, timeout: 2s }', 'drain: { delay: 1s, timeout: 5s }')
       .replaceAll('{{https}}', String(httpsPort))
       .replaceAll('{{admin}}', String(adminPort)),
@@ -72,8 +62,8 @@ test('the Dockerfile\'s ENTRYPOINT + CMD start the compiled gateway itself, whic
   const exited = new Promise<number | string>((r) => child.on('exit', (code, sig) => r(code ?? sig ?? -1)));
   try {
     await eventually(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => null))?.status === 200, 'the image command serves', 60_000);
-    assert.equal((await h1(pki, httpsPort, '/from-the-image')).status, 200);
-    assert.equal(up.seen.at(-1)?.url, '/from-the-image');
+    assert.equal((await h1(fx.pki, httpsPort, '/from-the-image')).status, 200);
+    assert.equal(fx.up.seen.at(-1)?.url, '/from-the-image');
     assert.match(stderr, new RegExp(`"pid":${child.pid},.*gatehouse serving`), 'the process the command started is the gateway (PID 1 in the image)');
 
     child.kill('SIGTERM');

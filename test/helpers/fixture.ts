@@ -31,6 +31,25 @@ export function gatewayFixture(config: (pki: TestPki, up: TestUpstream) => strin
   return fx;
 }
 
+/** A PKI and an echo upstream shared by a file's tests (they start their own gateways). */
+export interface PkiAndUpstream {
+  readonly pki: TestPki;
+  readonly up: TestUpstream;
+}
+
+/** Call at a test file's top level: a fresh PKI and an echo upstream before its tests, the upstream closed after. */
+export function pkiAndUpstream(): PkiAndUpstream {
+  const fx = {} as { pki: TestPki; up: TestUpstream };
+  before(async () => {
+    fx.pki = await testPki();
+    fx.up = await startUpstream();
+  });
+  after(async () => {
+    await fx.up.close();
+  });
+  return fx;
+}
+
 /** What a file's tests start one by one, each closed after the file's last test. */
 export interface ClosedAfterTests {
   /** Runs `close` after the tests; everything is closed last first. */

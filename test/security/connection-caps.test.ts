@@ -1,9 +1,8 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import net from 'node:net';
-import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { pkiAndUpstream } from '../helpers/fixture.ts';
 import { basicConfig, startGateway } from '../helpers/gateway.ts';
 import { eventually } from '../helpers/net.ts';
 
@@ -11,21 +10,12 @@ import { eventually } from '../helpers/net.ts';
 // process-wide `overload.maxConnections` (shared by every listener). Connections over a cap are
 // closed at accept (no TLS handshake); closing connections makes room again.
 
-let pki: TestPki;
-let up: TestUpstream;
-
-before(async () => {
-  pki = await testPki();
-  up = await startUpstream();
-});
-after(async () => {
-  await up.close();
-});
+const fx = pkiAndUpstream();
 
 /** A TLS connection that finished its handshake, or null when the gateway closed it first. */
 function tlsConnect(port: number): Promise<tls.TLSSocket | null> {
   return new Promise((resolve) => {
-    const s = tls.connect({ host: '127.0.0.1', port, ca: pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+    const s = tls.connect({ host: '127.0.0.1', port, ca: fx.pki.read('ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1'] });
     s.once('secureConnect', () => resolve(s));
     s.once('error', () => resolve(null));
     s.once('close', () => resolve(null));
@@ -66,7 +56,7 @@ async function flood(port: number, n: number): Promise<tls.TLSSocket[]> {
 }
 
 test('limits.maxConnections holds under a flood of 40 connections; closing one makes room', async () => {
-  const gw = await startGateway(basicConfig(pki, { endpoint: up.address, limits: '    limits: { maxConnections: 5 }' }));
+  const gw = await startGateway(basicConfig(fx.pki, { endpoint: fx.up.address, limits: '    limits: { maxConnections: 5 }' }));
   try {
     const open = await flood(gw.httpsPort, 40);
     assert.equal(open.length, 5, `${open.length} connections completed a handshake`);
@@ -87,7 +77,7 @@ test('overload.maxConnections caps every listener together (TLS and the plain re
   const extraListener = `  - name: plain
     address: "127.0.0.1:{{http}}"
     redirectToHttps: true`;
-  const gw = await startGateway('overload: { maxConnections: 4 }\n' + basicConfig(pki, { endpoint: up.address, extraListener }));
+  const gw = await startGateway('overload: { maxConnections: 4 }\n' + basicConfig(fx.pki, { endpoint: fx.up.address, extraListener }));
   try {
     const tlsOpen = await flood(gw.httpsPort, 3);
     assert.equal(tlsOpen.length, 3);

@@ -1,8 +1,7 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { testPki, type TestPki } from '../helpers/pki.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { pkiAndUpstream } from '../helpers/fixture.ts';
 import { basicConfig, startGateway } from '../helpers/gateway.ts';
 import { spawnGateway, writeConfig, ROOT } from '../helpers/process.ts';
 import { eventually } from '../helpers/net.ts';
@@ -12,19 +11,10 @@ import { h1, type Reply } from '../helpers/clients.ts';
 // 503 `overloaded` with Retry-After (nothing reaches the upstream), the probes stay truthful, and
 // traffic flows again once back under the thresholds.
 
-let pki: TestPki;
-let up: TestUpstream;
-
-before(async () => {
-  pki = await testPki();
-  up = await startUpstream();
-});
-after(async () => {
-  await up.close();
-});
+const fx = pkiAndUpstream();
 
 function overloadConfig(overload: string): string {
-  return `overload: ${overload}\n` + basicConfig(pki, { endpoint: up.address });
+  return `overload: ${overload}\n` + basicConfig(fx.pki, { endpoint: fx.up.address });
 }
 
 async function adminJson(port: number, path: string): Promise<{ status: number; body: any }> {
@@ -36,14 +26,14 @@ test('a lagging event loop (a real child gateway kept busy) sheds new requests w
   const cfg = await writeConfig(overloadConfig('{ maxEventLoopDelay: 30ms }'));
   const gw = await spawnGateway(cfg.file, [], { NODE_OPTIONS: `--import ${join(ROOT, 'test', 'helpers', 'lag-hook.mjs')}` });
   try {
-    assert.equal((await h1(pki, cfg.httpsPort, '/before')).status, 200);
+    assert.equal((await h1(fx.pki, cfg.httpsPort, '/before')).status, 200);
     assert.equal(seen('/before'), 1);
 
     gw.child.kill('SIGUSR2'); // the loop now lags 80 ms of every 100 ms
     let shed: Reply | null = null;
     let n = 0;
     await eventually(async () => {
-      const r = await h1(pki, cfg.httpsPort, `/during-${n++}`);
+      const r = await h1(fx.pki, cfg.httpsPort, `/during-${n++}`);
       if (r.status === 503) shed = r;
       return shed !== null;
     }, 'a request shed while the loop lags');
@@ -60,7 +50,7 @@ test('a lagging event loop (a real child gateway kept busy) sheds new requests w
     assert.equal(ready.body.overloaded, true);
 
     gw.child.kill('SIGUSR2'); // the lag stops
-    await eventually(async () => (await h1(pki, cfg.httpsPort, '/after')).status === 200, 'traffic flows again');
+    await eventually(async () => (await h1(fx.pki, cfg.httpsPort, '/after')).status === 200, 'traffic flows again');
     assert.equal((await adminJson(cfg.adminPort, '/readyz')).body.overloaded, false);
   } finally {
     await gw.kill('SIGKILL');
@@ -71,7 +61,7 @@ test('heap use above maxHeapUsedBytes sheds requests; a reload with a higher thr
   // any node process uses more than 1 MB of heap: overloaded from the first sample
   const gw = await startGateway(overloadConfig('{ maxHeapUsedBytes: 1000000 }'));
   try {
-    const r = await h1(pki, gw.httpsPort, '/heap-shed');
+    const r = await h1(fx.pki, gw.httpsPort, '/heap-shed');
     assert.equal(r.status, 503);
     assert.equal(JSON.parse(r.body).error, 'overloaded');
     assert.equal(r.headers['retry-after'], '1');
@@ -82,7 +72,7 @@ test('heap use above maxHeapUsedBytes sheds requests; a reload with a higher thr
     gw.rewrite(overloadConfig('{ maxHeapUsedBytes: 68719476736 }'));
     const reloaded = await gw.gw.reload('test');
     assert.equal(reloaded.ok, true);
-    assert.equal((await h1(pki, gw.httpsPort, '/heap-ok')).status, 200);
+    assert.equal((await h1(fx.pki, gw.httpsPort, '/heap-ok')).status, 200);
     assert.equal(seen('/heap-ok'), 1);
   } finally {
     await gw.close();
@@ -90,9 +80,9 @@ test('heap use above maxHeapUsedBytes sheds requests; a reload with a higher thr
 });
 
 test('without overload configured nothing is shed', async () => {
-  const gw = await startGateway(basicConfig(pki, { endpoint: up.address }));
+  const gw = await startGateway(basicConfig(fx.pki, { endpoint: fx.up.address }));
   try {
-    assert.equal((await h1(pki, gw.httpsPort, '/no-overload')).status, 200);
+    assert.equal((await h1(fx.pki, gw.httpsPort, '/no-overload')).status, 200);
     assert.equal(gw.gw.overloaded, false);
   } finally {
     await gw.close();
@@ -100,5 +90,5 @@ test('without overload configured nothing is shed', async () => {
 });
 
 function seen(path: string): number {
-  return up.seen.filter((r) => r.url === path).length;
+  return fx.up.seen.filter((r) => r.url === path).length;
 }

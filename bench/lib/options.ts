@@ -92,6 +92,7 @@ environment:
   BENCH_ONLY=a,b         scenario id filters (substring match), same as --only
   BENCH_GROUPS=a,b       scenario groups, same as --group
   BENCH_KEEP=1           keep the temporary directory (certs, configs, logs)
+  BENCH_NODE_ARGS="…"    extra node flags for every gatehouse process (e.g. --cpu-prof --cpu-prof-dir=DIR)
 `;
 
 export function readOptions(argv: string[]): BenchOptions {

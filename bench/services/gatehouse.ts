@@ -97,6 +97,11 @@ ${v.extraTopLevel ? v.extraTopLevel(ctx as BenchContext, deps) : ''}
 `;
 }
 
+/** BENCH_NODE_ARGS: extra node flags for every gatehouse (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), as in bench:peers. */
+function nodeArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export function gatehouseService(v: GatehouseVariant): ServiceDef {
   return {
     id: v.id,
@@ -109,7 +114,7 @@ export function gatehouseService(v: GatehouseVariant): ServiceDef {
       const configFile = join(ctx.tmp, `${v.id}.yaml`);
       writeFileSync(configFile, gatehouseConfig(ctx, v, { https, admin }, upstream, deps));
       const logFile = join(ctx.tmp, `${v.id}.log`);
-      const child = ctx.procs.spawn(v.id, process.execPath, ['bin/gatehouse.js', '--config', configFile], {
+      const child = ctx.procs.spawn(v.id, process.execPath, [...nodeArgs(), 'bin/gatehouse.js', '--config', configFile], {
         cwd: ctx.root,
         cpu: null,
         logFile,

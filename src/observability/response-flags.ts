@@ -35,6 +35,7 @@ const BY_ERROR_CODE: ReadonlyMap<string, string> = new Map([
 
 /** The response flags of a finished exchange, e.g. "UF,URX", or "-". */
 export function responseFlags(ex: Exchange): string {
+  if (ex.errorCode === null && ex.flags === 0 && ex.faultDelayMs <= 0 && !ex.clientClosed) return '-'; // most requests
   let out = '';
   const add = (f: string) => (out = out === '' ? f : `${out},${f}`);
   const byCode = ex.errorCode === null ? undefined : BY_ERROR_CODE.get(ex.errorCode);

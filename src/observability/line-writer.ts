@@ -1,0 +1,192 @@
+import { close as closeFd, mkdirSync, openSync, write, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+// Buffered, asynchronous writing of log lines to a file or to stdout/stderr, built for the access
+// log's rate (one line per request). Each line is encoded once, straight into a pre-allocated chunk
+// (no per-line Buffer, no growing string that is measured again at every write as sonic-boom does);
+// a full chunk — or whatever is gathered every `flushMs` — goes out in one write(2) off the event
+// loop, one chunk at a time, in order. Chunks are recycled.
+//
+// Bounded: while the disk or pipe is slower than the traffic, chunks queue up to `maxQueuedBytes`;
+// past that, new lines are dropped and counted (`dropped`) rather than growing the gateway's
+// memory without limit — a full disk must not take the edge down with it.
+
+export interface LineWriterOptions {
+  /** Bytes per write(2). */
+  chunkBytes?: number;
+  /** Whatever is gathered is written at least this often (a quiet gateway's log is never further behind). */
+  flushMs?: number;
+  /** Chunks waiting for the disk, at most (then lines are dropped). */
+  maxQueuedBytes?: number;
+  /** Told once per burst of trouble: a failed write (not retried, its lines are lost) or a full queue. */
+  onError?: (err: Error) => void;
+}
+
+const RETRY_MS = 10; // EAGAIN on a non-blocking pipe: try again shortly
+
+/** Writers not closed yet: what they still hold is written synchronously when the process exits. */
+const live = new Set<LineWriter>();
+process.on('exit', () => {
+  for (const w of live) w.flushSync();
+});
+
+export class LineWriter {
+  /** Lines dropped because the queue was full or a write failed. */
+  dropped = 0;
+
+  private readonly chunkBytes: number;
+  private readonly maxQueuedBytes: number;
+  private readonly onError: (err: Error) => void;
+  private chunk: Buffer;
+  /** Bytes used in `chunk`, and how many lines they hold. */
+  private used = 0;
+  private lines = 0;
+  /** Full chunks waiting for the disk, oldest first, with their line counts. */
+  private readonly queue: { buf: Buffer; lines: number }[] = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private closing = false;
+  private failedSinceLastSuccess = false;
+  private readonly spare: Buffer[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly fd: number,
+    private readonly ownsFd: boolean,
+    opts: LineWriterOptions,
+  ) {
+    this.chunkBytes = opts.chunkBytes ?? 64 * 1024;
+    this.maxQueuedBytes = opts.maxQueuedBytes ?? 8 * 1024 * 1024;
+    this.onError = opts.onError ?? (() => undefined);
+    this.chunk = Buffer.allocUnsafeSlow(this.chunkBytes);
+    this.timer = setInterval(() => this.flush(), opts.flushMs ?? 250);
+    this.timer.unref();
+    live.add(this);
+  }
+
+  /** Appends to a file (created with its directory). */
+  static toFile(path: string, opts: LineWriterOptions = {}): LineWriter {
+    mkdirSync(dirname(path), { recursive: true });
+    return new LineWriter(openSync(path, 'a'), true, opts);
+  }
+
+  /** Writes to an inherited descriptor (1: stdout, 2: stderr), left open on close. */
+  static toFd(fd: number, opts: LineWriterOptions = {}): LineWriter {
+    return new LineWriter(fd, false, opts);
+  }
+
+  /** `line` must end with its newline. */
+  write(line: string): void {
+    if (this.closing) return;
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: if the worst case does not fit, start a new chunk.
+    if (this.used + line.length * 3 > this.chunkBytes) {
+      this.seal();
+      if (line.length * 3 > this.chunkBytes) {
+        this.enqueue(Buffer.from(line, 'utf8'), 1); // a line larger than a chunk goes alone
+        return;
+      }
+    }
+    this.used += this.chunk.write(line, this.used, 'utf8');
+    this.lines++;
+  }
+
+  /** Sends what is gathered now (the timer calls it; so does close). */
+  flush(): void {
+    this.seal();
+  }
+
+  /** Writes what is left, then closes a file it opened. */
+  close(): void {
+    if (this.closing) return;
+    this.seal();
+    this.closing = true;
+    clearInterval(this.timer);
+    live.delete(this);
+    this.finishIfIdle();
+  }
+
+  /** At exit: everything not yet handed to the kernel, synchronously (the chunk being written is already on its way). */
+  flushSync(): void {
+    this.seal();
+    for (let i = this.writing ? 1 : 0; i < this.queue.length; i++) {
+      const buf = this.queue[i]!.buf;
+      try {
+        writeAllSync(this.fd, buf);
+      } catch {
+        break; // nothing more can be done at exit
+      }
+    }
+    this.queue.length = this.writing ? 1 : 0;
+  }
+
+  private seal(): void {
+    if (this.used === 0) return;
+    const full = this.chunk.subarray(0, this.used);
+    const lines = this.lines;
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.chunkBytes);
+    this.used = 0;
+    this.lines = 0;
+    this.enqueue(full, lines);
+  }
+
+  private enqueue(buf: Buffer, lines: number): void {
+    if (this.queuedBytes + buf.length > this.maxQueuedBytes) {
+      if (!this.failedSinceLastSuccess) this.onError(new Error(`more than ${this.maxQueuedBytes} bytes wait for the disk: dropping lines until it catches up`));
+      this.failedSinceLastSuccess = true;
+      this.dropped += lines;
+      this.recycle(buf);
+      return;
+    }
+    this.queue.push({ buf, lines });
+    this.queuedBytes += buf.length;
+    if (!this.writing) this.writeNext(0);
+  }
+
+  private writeNext(offset: number): void {
+    const head = this.queue[0];
+    if (head === undefined) {
+      this.writing = false;
+      this.finishIfIdle();
+      return;
+    }
+    this.writing = true;
+    write(this.fd, head.buf, offset, head.buf.length - offset, null, (err, n) => {
+      if (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+          setTimeout(() => this.writeNext(offset), RETRY_MS).unref();
+          return;
+        }
+        if (!this.failedSinceLastSuccess) this.onError(err);
+        this.failedSinceLastSuccess = true;
+        this.dropped += head.lines;
+        this.done(head.buf);
+        return;
+      }
+      this.failedSinceLastSuccess = false;
+      if (offset + n < head.buf.length) this.writeNext(offset + n); // a partial write (pipes)
+      else this.done(head.buf);
+    });
+  }
+
+  private done(buf: Buffer): void {
+    this.queue.shift();
+    this.queuedBytes -= buf.length;
+    this.recycle(buf);
+    this.writeNext(0);
+  }
+
+  private recycle(buf: Buffer): void {
+    // Only whole chunks come back for reuse (an oversized line's own buffer does not).
+    if (buf.buffer.byteLength === this.chunkBytes && this.spare.length < 2) this.spare.push(Buffer.from(buf.buffer, 0, this.chunkBytes));
+  }
+
+  private finishIfIdle(): void {
+    if (!this.closing || this.writing || this.queue.length > 0) return;
+    if (this.ownsFd) closeFd(this.fd, () => undefined);
+  }
+}
+
+function writeAllSync(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}

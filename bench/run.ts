@@ -157,7 +157,7 @@ async function main(): Promise<number> {
     for (const e of selectedExtras) {
       const t0 = Date.now();
       try {
-        const rows = await e.run(ctx, { cpu: pin.sut });
+        const rows = await e.run(ctx, { cpu: pin.sut, loadgen: pin.loadgen });
         extras.push({ id: e.id, title: e.title, rows: rows.map(checkExtraRow) });
         log(`${e.id} (${Date.now() - t0} ms): ${rows.map((r) => `${r.title} ${r.value === null ? '–' : r.value.toFixed(1)} ${r.unit}`).join('; ')}`);
       } catch (err) {

@@ -88,12 +88,14 @@ export function scenarioHeaders(sc: Scenario, ctx: BenchContext): Record<string,
 
 /**
  * A measurement that is not load (compile time, say): run once per bench run, after the services
- * are up and before the load rounds, on the server-under-test core. Reported in its own table.
+ * are up and before the load rounds: the process measured on the server-under-test core (`cpu`), its
+ * peers (load, upstreams, control servers) on the load generator's (`loadgen`), as in the load rounds.
+ * Reported in its own table.
  */
 export interface ExtraDef {
   readonly id: string;
   readonly title: string;
-  run(ctx: BenchContext, where: { readonly cpu: number | null }): Promise<ExtraRow[]>;
+  run(ctx: BenchContext, where: { readonly cpu: number | null; readonly loadgen: number | null }): Promise<ExtraRow[]>;
 }
 
 export interface ExtraRow {

@@ -39,7 +39,7 @@ export const services: ServiceDef[] = [
   }),
 ];
 
-const common = { system: 'gatehouse', protocol: 'http1' as const, rounds: 3, durationS: 5 };
+const common = { system: 'gatehouse', protocol: 'http1' as const, rounds: 5, durationS: 5 }; // 5 rounds: the ratio sought (≥ 0.95) is inside this VM's round-to-round noise
 
 export const scenarios: Scenario[] = [
   { id: 'observe-off', title: 'gatehouse, access log off, tracing not configured', sut: 'gatehouse-observe-off', path: '/', ...common },

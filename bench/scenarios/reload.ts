@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeArgs } from '../services/gatehouse.ts';
 import type { ChildProcess } from 'node:child_process';
 import { median } from '../lib/report.ts';
 import { freePort, waitUntilServing } from '../lib/net.ts';
@@ -62,7 +63,7 @@ export const extras: ExtraDef[] = [
       try {
         const up = ctx.procs.spawnTs('reload-upstream', 'bench/workers/upstream.ts', [JSON.stringify({ certDir: null })], {
           cwd: ctx.root,
-          cpu: null,
+          cpu: where.loadgen,
           logFile: join(ctx.tmp, 'reload-upstream.log'),
           pipeStdout: true,
         });
@@ -83,7 +84,7 @@ export const extras: ExtraDef[] = [
         const controlPort = (control.address() as import('node:net').AddressInfo).port;
 
         const logFile = join(ctx.tmp, 'reload-10k-gatehouse.log');
-        const gh = ctx.procs.spawn('reload-10k-gatehouse', process.execPath, ['bin/gatehouse.js', '--config', configFile], { cwd: ctx.root, cpu: where.cpu, logFile });
+        const gh = ctx.procs.spawn('reload-10k-gatehouse', process.execPath, [...nodeArgs(), 'bin/gatehouse.js', '--config', configFile], { cwd: ctx.root, cpu: where.cpu, logFile });
         started.push(gh);
         const origin = `https://127.0.0.1:${ports.https}`;
         await waitUntilServing(origin, 'http1', ctx.caPem, 'reload-10k gatehouse', 120_000).catch((err: Error) => {
@@ -107,7 +108,7 @@ export const extras: ExtraDef[] = [
               timeoutMs: 30_000,
             }),
           ],
-          { cwd: ctx.root, cpu: null, logFile: join(ctx.tmp, 'reload-10k-client.log'), pipeStdout: true },
+          { cwd: ctx.root, cpu: where.loadgen, logFile: join(ctx.tmp, 'reload-10k-client.log'), pipeStdout: true },
         );
         started.push(client);
         const r = await waitForEvent<{ results: PushResult[]; errors: number; errorSamples: string[] }>(client, 'result', 600_000, 'reload-10k client');

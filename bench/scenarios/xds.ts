@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeArgs } from '../services/gatehouse.ts';
 import type { ChildProcess } from 'node:child_process';
 import { median } from '../lib/report.ts';
 import { freePort, waitUntilServing } from '../lib/net.ts';
@@ -10,9 +11,9 @@ import type { BenchContext, ExtraDef, ExtraRow, RatioDef, Scenario, ServiceDef }
 // Issue 11, "Benchmark": how long an xDS push takes to reach requests, and whether applying a large
 // RouteConfiguration stalls them (Envoy users report 6–180 s at these sizes: envoyproxy/envoy#22602,
 // #19946). Three processes: the control worker (ADS server + 1,000+ upstream endpoints, pushes on
-// request: bench/workers/xds-control.ts), gatehouse on the server-under-test core, and the client
+// request: bench/workers/xds-control.ts), gatehouse alone on the server-under-test core, and the client
 // worker (a steady open-loop load at 500 req/s to one route, timing each push until a response shows
-// it: bench/workers/xds-push.ts).
+// it: bench/workers/xds-push.ts). Both workers run on the load generator's core.
 //   xds-push-1k:  1,000 routes (100 vhosts × 10) and 1,000 endpoints (clusters v1, v2 × 500): a canary
 //                 weight change over RDS (v1 100/v2 0 → 0/100 and back), and an EDS change (v1's 500
 //                 endpoints replaced) — push to the first response that shows it.
@@ -40,12 +41,12 @@ interface Setup {
   rds: Record<string, { v1: number; v2: number }>;
 }
 
-async function run(ctx: BenchContext, cpu: number | null, id: string, s: Setup): Promise<PushResult[]> {
+async function run(ctx: BenchContext, where: { cpu: number | null; loadgen: number | null }, id: string, s: Setup): Promise<PushResult[]> {
   const started: ChildProcess[] = [];
   try {
     const control = ctx.procs.spawnTs(`${id}-control`, 'bench/workers/xds-control.ts', [JSON.stringify({ vhosts: s.vhosts, perVhost: s.perVhost, endpointsPerGroup: s.endpointsPerGroup, rds: s.rds })], {
       cwd: ctx.root,
-      cpu: null,
+      cpu: where.loadgen, // the control server and its upstream endpoints: peers, off the measured core
       logFile: join(ctx.tmp, `${id}-control.log`),
       pipeStdout: true,
     });
@@ -77,7 +78,7 @@ xds:
 `,
     );
     const logFile = join(ctx.tmp, `${id}-gatehouse.log`);
-    const gh = ctx.procs.spawn(`${id}-gatehouse`, process.execPath, ['bin/gatehouse.js', '--config', configFile], { cwd: ctx.root, cpu, logFile });
+    const gh = ctx.procs.spawn(`${id}-gatehouse`, process.execPath, [...nodeArgs(), 'bin/gatehouse.js', '--config', configFile], { cwd: ctx.root, cpu: where.cpu, logFile });
     started.push(gh);
     const origin = `https://127.0.0.1:${https}`;
     await waitUntilServing(origin, 'http1', ctx.caPem, `${id} gatehouse`, 120_000).catch((err: Error) => {
@@ -102,7 +103,7 @@ xds:
           timeoutMs: 30_000,
         }),
       ],
-      { cwd: ctx.root, cpu: null, logFile: join(ctx.tmp, `${id}-client.log`), pipeStdout: true },
+      { cwd: ctx.root, cpu: where.loadgen, logFile: join(ctx.tmp, `${id}-client.log`), pipeStdout: true },
     );
     started.push(client);
     const r = await waitForEvent<{ results: PushResult[]; errors: number; errorSamples: string[] }>(client, 'result', 600_000, `${id} client worker`);
@@ -154,7 +155,7 @@ export const extras: ExtraDef[] = [
       const quick = process.env.BENCH_QUICK === '1';
       const n = quick ? 2 : PUSHES;
       const weights = alternate(n);
-      const results = await run(ctx, where.cpu, 'xds-push-1k', {
+      const results = await run(ctx, where, 'xds-push-1k', {
         vhosts: 100,
         perVhost: 10,
         endpointsPerGroup: 500,
@@ -177,7 +178,7 @@ export const extras: ExtraDef[] = [
     async run(ctx, where): Promise<ExtraRow[]> {
       const quick = process.env.BENCH_QUICK === '1';
       const versions = Array.from({ length: quick ? 2 : PUSHES }, (_, i) => `v${i + 1}`);
-      const results = await run(ctx, where.cpu, 'xds-apply-10k', {
+      const results = await run(ctx, where, 'xds-apply-10k', {
         vhosts: 1000,
         perVhost: 10,
         endpointsPerGroup: 5,

@@ -98,7 +98,7 @@ ${v.extraTopLevel ? v.extraTopLevel(ctx as BenchContext, deps) : ''}
 }
 
 /** BENCH_NODE_ARGS: extra node flags for every gatehouse (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), as in bench:peers. */
-function nodeArgs(): string[] {
+export function nodeArgs(): string[] {
   return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 

@@ -6,6 +6,7 @@ import { clusterMetrics, type ClusterMetrics } from './metrics.ts';
 import type { HashKeyFn } from './hash-key.ts';
 import type { ConfigOrigin } from '../config/merge.ts';
 import { ClusterStats } from '../observability/request-stats.ts';
+import { sliceYielder } from '../util/slice-yielder.ts';
 
 // A cluster at run time: its endpoints (with their pools), its balancer, circuit breaker, outlier
 // detector, and the discovery and health checker that feed it. Built by compile() and reused by the
@@ -168,7 +169,7 @@ export class Cluster {
     this.endpointList = [...byAddress.values()];
     this.refresh();
     for (const p of this.parts) p.endpointsChanged?.(this.endpointList);
-    for (const gone of previous.values()) void gone.close();
+    if (previous.size > 0) void closeGradually([...previous.values()]);
   }
 
   /** Recomputes the serving set (see the header comment) and hands it to the balancer. */
@@ -280,4 +281,16 @@ export function parseHostPort(s: string): { host: string; port: number } | null 
   const port = Number(m[3]);
   if (port < 1 || port > 65535) return null;
   return { host: m[1] ?? m[2], port };
+}
+
+/**
+ * Closes endpoints that left the cluster a few per event-loop turn: an EDS update that replaces 500
+ * endpoints would otherwise close 500 pools in one turn (~40 ms without serving anyone).
+ */
+async function closeGradually(gone: readonly Endpoint[]): Promise<void> {
+  const yielder = sliceYielder();
+  for (const e of gone) {
+    await yielder();
+    void e.close();
+  }
 }

@@ -9,6 +9,7 @@ import { tail, which } from '../lib/procs.ts';
 import { median } from '../lib/report.ts';
 import { upstreamMtls } from '../services/workers.ts';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { nodeArgs } from '../services/gatehouse.ts';
 import type { BenchContext, ExtraDef, ExtraRow, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
 
 // Issue 16, "Benchmark": time from an etcd write to the first request served by the new route on a
@@ -181,7 +182,7 @@ xds: { server: "127.0.0.1:${xdsPort}", node: { id: bench-gatehouse, cluster: ben
 `,
       );
       const gwLog = join(dir, 'gatehouse.log');
-      const gw = ctx.procs.spawn('gatehouse-xds', process.execPath, [join(ctx.root, 'bin', 'gatehouse.js'), '--config', gwConfig], { cwd: ctx.root, cpu: null, logFile: gwLog });
+      const gw = ctx.procs.spawn('gatehouse-xds', process.execPath, [...nodeArgs(), join(ctx.root, 'bin', 'gatehouse.js'), '--config', gwConfig], { cwd: ctx.root, cpu: null, logFile: gwLog });
       // undici takes the Host header as the name to verify; the edge certificate is for localhost
       const agent = new Agent({
         connect: { ca: ctx.caPem, servername: 'localhost', checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity('localhost', cert) },

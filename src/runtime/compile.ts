@@ -11,7 +11,7 @@ import { compileVirtualHost } from '../router/compile.ts';
 import { RateLimits } from '../filters/ratelimit/runtime.ts';
 import { Cluster, parseHostPort } from '../upstream/cluster.ts';
 import { balancers, HASH_POLICIES } from '../upstream/balancers/index.ts';
-import { loadOriginationTls } from '../upstream/tls-origination.ts';
+import { loadOriginationTls, OriginationMaterials } from '../upstream/tls-origination.ts';
 import { compileHashKey } from '../upstream/hash-key.ts';
 import { endpointConnector } from '../upstream/endpoint.ts';
 import { buildDiscovery, DNS_KINDS } from '../upstream/discovery/index.ts';
@@ -135,12 +135,13 @@ async function compileCluster(
   inputs: CompileInputs,
   errors: ConfigError[],
   certificates: CertificateExpiry[],
+  materials: OriginationMaterials,
 ): Promise<Cluster | null> {
   const origin = inputs.origins?.clusters.has(cfg.name) ? 'xds' : 'yaml';
   let tls = null;
   if (cfg.tls) {
     try {
-      tls = await loadOriginationTls(cfg.tls);
+      tls = await loadOriginationTls(cfg.tls, materials);
     } catch (err) {
       errors.push({ path: `clusters[${index}].tls`, message: (err as Error).message });
       return null;
@@ -234,7 +235,8 @@ export async function compile(
   let resolver: HostResolver | null = null; // one per compile, shared by its DNS clusters
   const dns = { servers: config.dns?.servers, resolver: () => (resolver ??= createResolver(config.dns?.servers)) };
   const certificates: CertificateExpiry[] = [];
-  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, inputs, errors, certificates)));
+  const materials = new OriginationMaterials(); // TLS files read once per compile, shared by the clusters that name them
+  const built = await Promise.all(config.clusters.map((c, i) => compileCluster(c, i, previous?.clusters, dns, inputs, errors, certificates, materials)));
   for (const c of built) if (c) clusters.set(c.name, c);
 
   const firstTls = config.listeners.find((l) => l.tls);

@@ -21,6 +21,7 @@ import { Processes, cpuSeconds, memoryMB, waitForEvent, which, machineBusySecond
 import { freePort, probe, sleep } from './lib/net.ts';
 import { parseWrk } from './lib/loadgen.ts';
 import { median } from './lib/report.ts';
+import { nodeArgs } from './services/gatehouse.ts';
 import {
   BODY,
   gatehouseFullFeatures,
@@ -44,7 +45,7 @@ const opts = {
   h2Streams: env('BENCH_H2_STREAMS', 10),
   only: (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean),
   /** Extra node flags for every Node target (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them). */
-  nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  nodeArgs: nodeArgs(),
   /** Saturation (wrk) only: no moderate-load or h2 phase (e.g. to compare profiles request for request). */
   saturationOnly: process.env.BENCH_SATURATION_ONLY === '1',
 };

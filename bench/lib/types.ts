@@ -92,10 +92,15 @@ export function scenarioHeaders(sc: Scenario, ctx: BenchContext): Record<string,
  * peers (load, upstreams, control servers) on the load generator's (`loadgen`), as in the load rounds.
  * Reported in its own table.
  */
+export interface ExtraWhere {
+  readonly cpu: number | null;
+  readonly loadgen: number | null;
+}
+
 export interface ExtraDef {
   readonly id: string;
   readonly title: string;
-  run(ctx: BenchContext, where: { readonly cpu: number | null; readonly loadgen: number | null }): Promise<ExtraRow[]>;
+  run(ctx: BenchContext, where: ExtraWhere): Promise<ExtraRow[]>;
 }
 
 export interface ExtraRow {

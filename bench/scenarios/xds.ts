@@ -6,7 +6,7 @@ import { median } from '../lib/report.ts';
 import { freePort, waitUntilServing } from '../lib/net.ts';
 import { tail, waitForEvent, stopChild } from '../lib/procs.ts';
 import { TARGET_HOST, TARGET_PATH, VERSION_HEADER } from '../lib/xds-resources.ts';
-import type { BenchContext, ExtraDef, ExtraRow, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
+import type { BenchContext, ExtraDef, ExtraWhere, ExtraRow, RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
 
 // Issue 11, "Benchmark": how long an xDS push takes to reach requests, and whether applying a large
 // RouteConfiguration stalls them (Envoy users report 6–180 s at these sizes: envoyproxy/envoy#22602,
@@ -41,7 +41,7 @@ interface Setup {
   rds: Record<string, { v1: number; v2: number }>;
 }
 
-async function run(ctx: BenchContext, where: { cpu: number | null; loadgen: number | null }, id: string, s: Setup): Promise<PushResult[]> {
+async function run(ctx: BenchContext, where: ExtraWhere, id: string, s: Setup): Promise<PushResult[]> {
   const started: ChildProcess[] = [];
   try {
     const control = ctx.procs.spawnTs(`${id}-control`, 'bench/workers/xds-control.ts', [JSON.stringify({ vhosts: s.vhosts, perVhost: s.perVhost, endpointsPerGroup: s.endpointsPerGroup, rds: s.rds })], {

@@ -8,8 +8,9 @@ import { responseFlags } from './response-flags.ts';
 // headers, never the query string — so tokens and cookies cannot leak into it. The line is built by
 // hand (a generic serializer cost ~4 % of the proxy's CPU) and handed to a LineWriter, which encodes
 // it once into a chunk written off the event loop (pino's sonic-boom measured its whole pending
-// string again at every line: ~10 % of the proxy's CPU at 12k req/s). Values a client or an operator chose go through JSON.stringify; the rest
-// are ours (numbers, hex ids, ids checked against [A-Za-z0-9._:-], our error codes and flags).
+// string again at every line: ~10 % of the proxy's CPU at 12k req/s). Values a client or an operator
+// chose go through JSON.stringify; the rest are ours (numbers, hex ids, ids checked against
+// [A-Za-z0-9._:-], our error codes and flags).
 // `time` is ISO 8601, the same format as the process log (logger.ts).
 
 const str = JSON.stringify;

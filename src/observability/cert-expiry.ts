@@ -5,25 +5,9 @@ import { X509Certificate } from 'node:crypto';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
-/** Answers by file contents: clusters that share certificate files share their Buffers (one read per compile), and parse once. */
-const earliestOf = new WeakMap<Buffer, number | null>();
-const leafOf = new WeakMap<Buffer, number | null>();
-
-function memo(cache: WeakMap<Buffer, number | null>, pem: string | Buffer, read: (pem: string | Buffer) => number | null): number | null {
-  if (typeof pem === 'string') return read(pem);
-  const known = cache.get(pem);
-  if (known !== undefined) return known;
-  const t = read(pem);
-  cache.set(pem, t);
-  return t;
-}
-
 /** The earliest notAfter (seconds since the epoch) among the certificates in `pem`, or null when none parses. */
 export function earliestExpiry(pem: string | Buffer | undefined): number | null {
-  return pem === undefined ? null : memo(earliestOf, pem, readEarliest);
-}
-
-function readEarliest(pem: string | Buffer): number | null {
+  if (pem === undefined) return null;
   let earliest: number | null = null;
   for (const block of String(pem).match(PEM_BLOCK) ?? []) {
     try {
@@ -38,8 +22,7 @@ function readEarliest(pem: string | Buffer): number | null {
 
 /** notAfter of the first (leaf) certificate of a chain file. */
 export function leafExpiry(pem: string | Buffer | undefined): number | null {
-  return pem === undefined ? null : memo(leafOf, pem, (p) => {
-    const first = String(p).match(PEM_BLOCK)?.[0];
-    return first === undefined ? null : readEarliest(first);
-  });
+  if (pem === undefined) return null;
+  const first = String(pem).match(PEM_BLOCK)?.[0];
+  return first === undefined ? null : earliestExpiry(first);
 }

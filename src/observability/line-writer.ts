@@ -80,7 +80,7 @@ export class LineWriter {
     if (this.closing) return;
     // A UTF-16 code unit is at most 3 UTF-8 bytes: if the worst case does not fit, start a new chunk.
     if (this.used + line.length * 3 > this.chunkBytes) {
-      this.seal();
+      this.flush();
       if (line.length * 3 > this.chunkBytes) {
         this.enqueue(Buffer.from(line, 'utf8'), 1); // a line larger than a chunk goes alone
         return;
@@ -90,15 +90,10 @@ export class LineWriter {
     this.lines++;
   }
 
-  /** Sends what is gathered now (the timer calls it; so does close). */
-  flush(): void {
-    this.seal();
-  }
-
   /** Writes what is left, then closes a file it opened. */
   close(): void {
     if (this.closing) return;
-    this.seal();
+    this.flush();
     this.closing = true;
     clearInterval(this.timer);
     live.delete(this);
@@ -107,7 +102,7 @@ export class LineWriter {
 
   /** At exit: everything not yet handed to the kernel, synchronously (the chunk being written is already on its way). */
   flushSync(): void {
-    this.seal();
+    this.flush();
     for (let i = this.writing ? 1 : 0; i < this.queue.length; i++) {
       const buf = this.queue[i]!.buf;
       try {
@@ -116,10 +111,17 @@ export class LineWriter {
         break; // nothing more can be done at exit
       }
     }
-    this.queue.length = this.writing ? 1 : 0;
+    const inFlight = this.writing ? this.queue[0] : undefined;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    if (inFlight) {
+      this.queue.push(inFlight);
+      this.queuedBytes = inFlight.buf.length;
+    }
   }
 
-  private seal(): void {
+  /** Sends what is gathered now: the timer calls it, and so do a full chunk, close() and exit. */
+  flush(): void {
     if (this.used === 0) return;
     const full = this.chunk.subarray(0, this.used);
     const lines = this.lines;

@@ -23,7 +23,7 @@ import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runt
 import { YAML_ONLY, type ConfigOrigins } from '../config/merge.ts';
 import type { EndpointSource } from '../upstream/discovery/index.ts';
 import type { CompiledVirtualHost } from '../router/types.ts';
-import { earliestExpiry, leafExpiry } from '../observability/cert-expiry.ts';
+import { leafExpiry } from '../observability/cert-expiry.ts';
 import type { CertificateExpiry, RouteStats } from '../observability/request-stats.ts';
 import { compileExtAuthz } from '../filters/ext-authz/runtime.ts';
 
@@ -146,9 +146,9 @@ async function compileCluster(
       errors.push({ path: `clusters[${index}].tls`, message: (err as Error).message });
       return null;
     }
-    const cert = cfg.tls.certFile ? leafExpiry(tls.options.cert as Buffer | undefined) : null;
+    const cert = cfg.tls.certFile ? tls.certExpiresAt : null;
     if (cert !== null) certificates.push({ kind: 'cluster', name: cfg.name, file: cfg.tls.certFile!, expiresAt: cert });
-    const ca = cfg.tls.caFile ? earliestExpiry(tls.options.ca as Buffer | undefined) : null;
+    const ca = cfg.tls.caFile ? tls.caExpiresAt : null;
     if (ca !== null) certificates.push({ kind: 'cluster_ca', name: cfg.name, file: cfg.tls.caFile!, expiresAt: ca });
   }
   const fingerprint = createHash('sha256')
@@ -380,8 +380,6 @@ function usesOnly(vh: CompiledVirtualHost, clusters: ReadonlyMap<string, Cluster
   }
   return true;
 }
-
-
 
 /** The previous generation's route stats by virtual host and route name. */
 function routeStatsOf(previous: Generation | undefined): Map<string, RouteStats> {

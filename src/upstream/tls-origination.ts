@@ -2,9 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { sanIdentityCheck } from './san-match.ts';
+import { earliestExpiry, leafExpiry } from '../observability/cert-expiry.ts';
 
 // TLS toward a cluster: client certificate, CA bundle, SNI and minimum version, read from files when
-// the generation is compiled, and the SAN check (san-match.ts). Verification of the server certificate is always on (Endpoint enforces
+// the generation is compiled (once per compile for clusters that name the same files), and the SAN
+// check (san-match.ts). Verification of the server certificate is always on (Endpoint enforces
 // rejectUnauthorized). The fingerprint lets compile() reuse a cluster, and its warm connections,
 // when neither its config nor the bytes of its files changed.
 
@@ -21,6 +23,9 @@ export interface OriginationTls {
   readonly options: ConnectionOptions;
   /** Hash of the material, so a rotated file makes a new fingerprint. */
   readonly fingerprint: string;
+  /** notAfter (epoch seconds) of the client certificate and of the earliest CA, when the files have them. */
+  readonly certExpiresAt: number | null;
+  readonly caExpiresAt: number | null;
 }
 
 /** What a cluster's TLS files hold: read, checked and turned into one SecureContext. */
@@ -32,6 +37,8 @@ export interface OriginationMaterial {
   readonly secureContext: SecureContext;
   /** Hash of the bytes, so a rotated file makes a new fingerprint. */
   readonly fingerprint: string;
+  readonly certExpiresAt: number | null;
+  readonly caExpiresAt: number | null;
 }
 
 async function loadMaterial(cfg: OriginationTlsConfig): Promise<OriginationMaterial> {
@@ -59,7 +66,16 @@ async function loadMaterial(cfg: OriginationTlsConfig): Promise<OriginationMater
   }
   const hash = createHash('sha256');
   for (const part of [cert, key, ca]) hash.update(part ?? '-').update('\0');
-  return { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}), minVersion, secureContext, fingerprint: hash.digest('hex') };
+  return {
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(ca ? { ca } : {}),
+    minVersion,
+    secureContext,
+    fingerprint: hash.digest('hex'),
+    certExpiresAt: leafExpiry(cert),
+    caExpiresAt: earliestExpiry(ca),
+  };
 }
 
 /**
@@ -85,7 +101,7 @@ export async function loadOriginationTls(cfg: OriginationTlsConfig, materials = 
   const options: ConnectionOptions = {
     minVersion: m.minVersion,
     secureContext: m.secureContext,
-    // The material itself stays readable (certificate expiry metrics); tls.connect uses secureContext.
+    // The material itself stays readable; tls.connect uses secureContext.
     ...(m.cert ? { cert: m.cert } : {}),
     ...(m.key ? { key: m.key } : {}),
     // With a caFile only that CA is trusted (a mesh has its own root); without one, the system CAs.
@@ -94,5 +110,5 @@ export async function loadOriginationTls(cfg: OriginationTlsConfig, materials = 
     // SAN matchers replace the host-name check; a mismatch fails the handshake (→ 502, nothing sent).
     ...(cfg.matchSubjectAltNames?.length ? { checkServerIdentity: sanIdentityCheck(cfg.matchSubjectAltNames) } : {}),
   };
-  return { options, fingerprint: m.fingerprint };
+  return { options, fingerprint: m.fingerprint, certExpiresAt: m.certExpiresAt, caExpiresAt: m.caExpiresAt };
 }

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { h1 } from '../helpers/clients.ts';
-import { eventually, freePort } from '../helpers/net.ts';
+import { freePort } from '../helpers/net.ts';
+import { untilReady } from '../helpers/process.ts';
 import { makeKey, sign, type TestKey } from '../helpers/authn-jwks.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
@@ -68,13 +69,7 @@ clusters:
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const g = { proc, https, admin, exited };
   gateways.push(g);
-  await eventually(async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200;
-    } catch {
-      return false;
-    }
-  }, 'gateway process ready (Redis connected)', 30_000);
+  await untilReady(admin); // ready once Redis is connected
   return g;
 }
 

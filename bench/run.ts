@@ -180,6 +180,7 @@ async function main(): Promise<number> {
       for (const sc of order) {
         if (round >= roundsOf(sc, opts)) continue;
         if (sc.maxRounds !== undefined && round >= sc.maxRounds) continue;
+        if (sc.freshProcessEachRound && round > 0) await restart(ctx, sc.sut, running, defs);
         const m = await measure(ctx, sc, round, running, defs, pin, engines.get(sc.id)!, varyCursor.get(sc.id) ?? 0);
         if (stopping) return 130; // interrupted: shutdown() is stopping everything
         if (m.varyNext !== undefined) varyCursor.set(sc.id, m.varyNext);
@@ -284,6 +285,14 @@ async function main(): Promise<number> {
       if (!keepTmp) rmSync(tmp, { recursive: true, force: true });
     }
   }
+}
+
+/** Stops a running service and starts it again with the same dependencies (freshProcessEachRound). */
+async function restart(ctx: BenchContext, id: string, running: Map<string, ServiceHandle>, defs: Map<string, ServiceDef>): Promise<void> {
+  const def = defs.get(id)!;
+  await ctx.procs.stop(running.get(id)!.pid);
+  const deps = Object.fromEntries(def.needs.map((n) => [n, running.get(n)!]));
+  running.set(id, await def.start(ctx, deps));
 }
 
 // ───────────────────────────── one measurement ─────────────────────────────

@@ -71,33 +71,13 @@ export class Processes {
   /** SIGTERM to every process still running, SIGKILL to those left after `graceMs`. */
   async stopAll(graceMs = 3000): Promise<void> {
     this.stopping = true;
-    const left = [...this.tracked.values()];
-    await Promise.all(
-      left.map(
-        (t) =>
-          new Promise<void>((resolve) => {
-            if (t.exited) return resolve();
-            const timer = setTimeout(() => {
-              try {
-                t.child.kill('SIGKILL');
-              } catch {
-                /* already gone */
-              }
-              resolve();
-            }, graceMs);
-            t.child.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            try {
-              t.child.kill('SIGTERM');
-            } catch {
-              clearTimeout(timer);
-              resolve();
-            }
-          }),
-      ),
-    );
+    await Promise.all([...this.tracked.values()].map((t) => stopTracked(t, graceMs)));
+  }
+
+  /** SIGTERM to one process (SIGKILL after `graceMs`); resolves when it has exited. */
+  async stop(pid: number, graceMs = 3000): Promise<void> {
+    const t = this.tracked.get(pid);
+    if (t !== undefined) await stopTracked(t, graceMs);
   }
 
   /** Last resort from a synchronous 'exit' handler. */
@@ -110,6 +90,30 @@ export class Processes {
       }
     }
   }
+}
+
+function stopTracked(t: Tracked, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (t.exited) return resolve();
+    const timer = setTimeout(() => {
+      try {
+        t.child.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      resolve();
+    }, graceMs);
+    t.child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    try {
+      t.child.kill('SIGTERM');
+    } catch {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
 }
 
 /** Calls `onLine` for every line the child writes to stdout (which must be a pipe). */

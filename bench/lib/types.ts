@@ -65,6 +65,13 @@ export interface Scenario {
    */
   readonly rounds?: number;
   /**
+   * Restart the service under test before every round but the first. Two identical gatehouse
+   * processes on this VM differ by 10–30 % for their whole life (JIT decisions, memory layout), so a
+   * ratio between two long-lived processes measures their luck as much as the feature; with a
+   * fresh process per round that luck falls into the per-round spread and the median evens it out.
+   */
+  readonly freshProcessEachRound?: boolean;
+  /**
    * Request headers sent with every request (and the probe), e.g. `{ host: 'vh-7.bench.test' }` or an
    * `authorization` header. A function is called once the services are running (it may read files
    * they wrote).

@@ -178,6 +178,7 @@ export function compileVirtualHost(
     routes.push(
       Object.freeze({
         name: r.name,
+        nameJson: JSON.stringify(r.name),
         virtualHost: vh.name,
         origin,
         order: routes.length,

@@ -1,4 +1,5 @@
 import './runtime/heap-tuning.ts'; // first: V8 flags must be set before the serving code is loaded
+import './runtime/background-threads.ts'; // V8's and node's helper threads yield the core to the serving thread
 import { VERSION } from './version.ts';
 
 // Wiring only: picks the command and hands it the rest of the arguments. Each command's code is

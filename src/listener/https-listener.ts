@@ -109,6 +109,8 @@ export function createHttpsListener(
   budget?: ConnectionBudget,
 ): Promise<HttpsListener> {
   const sni = initial.sni!;
+  /** The SNI table whose default context the server holds. */
+  let appliedSni: CompiledListener['sni'] = sni;
   const h2Sessions = new Set<Http2Session>();
   const sockets = new Set<TLSSocket>();
   const limits = initial.limits;
@@ -225,7 +227,11 @@ export function createHttpsListener(
         port,
         apply(l: CompiledListener) {
           applyLimits(l);
-          if (l.sni) server.setSecureContext(l.sni.defaultOptions);
+          // A new SNI table (a file reload re-reads the certificates) replaces the default context;
+          // the same one (an xDS update keeps the listeners as they were) needs nothing: rebuilding
+          // the context held the event loop ~6 ms at every push.
+          if (l.sni && l.sni !== appliedSni) server.setSecureContext(l.sni.defaultOptions);
+          appliedSni = l.sni;
         },
         beginDrain() {
           draining = true;

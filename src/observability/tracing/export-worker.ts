@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { postOtlp } from './otlp-post.ts';
 
@@ -18,6 +19,14 @@ export interface ExportReply {
   id: number;
   /** Why the batch was not delivered, or null. */
   error: string | null;
+}
+
+// Lowest CPU priority for this thread only (Linux applies it per thread), like the other workers:
+// exporting spans must never take CPU time from serving.
+try {
+  setPriority(19);
+} catch {
+  // not allowed here: export at normal priority
 }
 
 const port = parentPort!;

@@ -15,15 +15,13 @@ import { setPriority } from 'node:os';
 
 const BACKGROUND_NICE = 10;
 
-export function lowerBackgroundThreads(): number {
-  let lowered = 0;
+function lowerBackgroundThreads(): void {
   try {
     for (const tid of readdirSync('/proc/self/task')) {
       const id = Number(tid);
       if (!Number.isInteger(id) || id === process.pid) continue; // the main thread's id is the pid
       try {
         setPriority(id, BACKGROUND_NICE);
-        lowered++;
       } catch {
         // gone, or not permitted: leave it
       }
@@ -31,7 +29,6 @@ export function lowerBackgroundThreads(): number {
   } catch {
     // no /proc (not Linux)
   }
-  return lowered;
 }
 
 lowerBackgroundThreads();

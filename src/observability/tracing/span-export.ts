@@ -1,7 +1,7 @@
-import { SpanKind, SpanStatusCode, TraceFlags, createTraceState, type Attributes, type HrTime, type SpanContext, type SpanStatus, type TraceState } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, TraceFlags, createTraceState, type Attributes, type SpanContext, type SpanStatus, type TraceState } from '@opentelemetry/api';
 import { BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import type { InstrumentationScope } from '@opentelemetry/core';
+import { hrTimeDuration, millisToHrTime, type InstrumentationScope } from '@opentelemetry/core';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -44,7 +44,6 @@ export const ATTR_GATEHOUSE_ROUTE = 'gatehouse.route';
 export const ATTR_GATEHOUSE_VIRTUAL_HOST = 'gatehouse.virtual_host';
 export const ATTR_GATEHOUSE_CLUSTER = 'gatehouse.cluster';
 export const ATTR_GATEHOUSE_REQUEST_ID = 'gatehouse.request_id';
-export const ATTR_GATEHOUSE_RESPONSE_FLAGS = 'gatehouse.response_flags';
 
 /** OTLP/HTTP wants the signal path: a bare collector address gets `/v1/traces` (as OTEL_EXPORTER_OTLP_ENDPOINT does). */
 export function tracesUrl(endpoint: string): string {
@@ -58,23 +57,6 @@ function portOf(authority: string): number | undefined {
   if (colon === -1 || authority.indexOf(']', colon) !== -1) return undefined;
   const n = Number(authority.slice(colon + 1));
   return Number.isInteger(n) && n > 0 ? n : undefined;
-}
-
-/** Epoch milliseconds (fractional) → OpenTelemetry's [seconds, nanoseconds]. */
-function hrTime(epochMs: number): HrTime {
-  const seconds = Math.floor(epochMs / 1000);
-  const nanos = Math.min(999_999_999, Math.round((epochMs - seconds * 1000) * 1e6));
-  return [seconds, nanos];
-}
-
-function hrDuration(start: HrTime, end: HrTime): HrTime {
-  let seconds = end[0] - start[0];
-  let nanos = end[1] - start[1];
-  if (nanos < 0) {
-    seconds -= 1;
-    nanos += 1e9;
-  }
-  return seconds < 0 ? [0, 0] : [seconds, nanos];
 }
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -109,8 +91,8 @@ abstract class RecordedSpan {
   }
 
   protected finish(): void {
-    const startTime = hrTime(this.startMs);
-    const endTime = hrTime(nowMs());
+    const startTime = millisToHrTime(this.startMs);
+    const endTime = millisToHrTime(nowMs());
     const ctx = this.context;
     const span: ReadableSpan = {
       name: this.name,
@@ -123,7 +105,7 @@ abstract class RecordedSpan {
       attributes: this.attributes,
       links: [],
       events: [],
-      duration: hrDuration(startTime, endTime),
+      duration: hrTimeDuration(startTime, endTime),
       ended: true,
       resource: this.sink.resource,
       instrumentationScope: this.sink.scope,

@@ -96,36 +96,67 @@ export function compileHeaderMutation(
   errors: MutationError[],
 ): HeaderMutation | null {
   if (!cfg) return null;
+  // Routes next to each other often carry the same edits (a control plane tags every route alike):
+  // they share one compiled mutation (it is immutable), so a large table holds one, not thousands.
+  const key = side + JSON.stringify(cfg);
+  if (key === lastKey) return lastMutation;
+  const before = errors.length;
+  const mutation = compileMutation(cfg, path, side, errors);
+  if (errors.length === before) {
+    lastKey = key;
+    lastMutation = mutation;
+  }
+  return mutation;
+}
+
+let lastKey: string | null = null;
+let lastMutation: HeaderMutation | null = null;
+
+function compileMutation(cfg: HeaderMutationConfig, path: string, side: 'request' | 'response', errors: MutationError[]): HeaderMutation | null {
+  // Plain loops, no per-call closures or entry arrays: a 10,000-route table compiles one per route.
   const reserved = side === 'request' ? RESERVED_REQUEST : RESERVED_RESPONSE;
   const drop = new Set<string>();
   const put: Array<string | HeaderValue> = [];
-  const check = (name: string, p: string): string | null => {
-    const n = name.toLowerCase();
-    if (!reserved.has(n)) return n;
-    const hint = n === 'host' ? '; use hostRewrite' : '';
-    errors.push({ path: p, message: `header "${n}" is managed by the gateway and cannot be changed here${hint}` });
-    return null;
-  };
-  cfg.remove.forEach((name, i) => {
-    const n = check(name, `${path}.remove[${i}]`);
-    if (n) drop.add(n);
-  });
-  for (const [key, list] of [['set', cfg.set], ['add', cfg.add]] as const) {
-    for (const [name, value] of Object.entries(list)) {
-      const p = `${path}.${key}.${name}`;
-      const n = check(name, p);
-      if (!n) continue;
-      try {
-        put.push(n, compileValue(value));
-      } catch (err) {
-        errors.push({ path: p, message: (err as Error).message });
-        continue;
-      }
-      if (key === 'set') drop.add(n);
-    }
+  for (let i = 0; i < cfg.remove.length; i++) {
+    const n = editable(cfg.remove[i]!, reserved, `${path}.remove[${i}]`, errors);
+    if (n !== null) drop.add(n);
   }
+  addValues(cfg.set, 'set', path, reserved, errors, put, drop);
+  addValues(cfg.add, 'add', path, reserved, errors, put, null);
   if (drop.size === 0 && put.length === 0) return null;
-  return Object.freeze({ drop, put: Object.freeze(put) });
+  return Object.freeze({ drop, put: Object.freeze(put.slice()) }); // slice: no spare room kept
+}
+
+/** The lower-case name, or null (and an error) for a header the gateway manages. */
+function editable(name: string, reserved: ReadonlySet<string>, path: string, errors: MutationError[]): string | null {
+  const n = name.toLowerCase();
+  if (!reserved.has(n)) return n;
+  const hint = n === 'host' ? '; use hostRewrite' : '';
+  errors.push({ path, message: `header "${n}" is managed by the gateway and cannot be changed here${hint}` });
+  return null;
+}
+
+/** `set` or `add` values into `put` (a `set` name also into `drop`). */
+function addValues(
+  values: Readonly<Record<string, string>>,
+  key: 'set' | 'add',
+  path: string,
+  reserved: ReadonlySet<string>,
+  errors: MutationError[],
+  put: Array<string | HeaderValue>,
+  drop: Set<string> | null,
+): void {
+  for (const name in values) {
+    const n = editable(name, reserved, `${path}.${key}.${name}`, errors);
+    if (n === null) continue;
+    try {
+      put.push(n, compileValue(values[name]!));
+    } catch (err) {
+      errors.push({ path: `${path}.${key}.${name}`, message: (err as Error).message });
+      continue;
+    }
+    drop?.add(n);
+  }
 }
 
 /** Applies a response mutation to a (mutable, freshly parsed) upstream response header object. */

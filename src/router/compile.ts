@@ -36,7 +36,7 @@ function compileSplit(
       errors.push({ path: `${path}.cluster`, message: `unknown cluster "${a.cluster}"` });
       return null;
     }
-    return new SingleCluster(cluster);
+    return SingleCluster.of(cluster);
   }
   const entries: Array<{ cluster: Cluster; weight: number }> = [];
   let ok = true;
@@ -152,9 +152,11 @@ export interface FilterDeps {
   readonly previousStats?: (virtualHost: string, route: string) => RouteStats | undefined;
 }
 
+const NO_DESTINATIONS: readonly string[] = Object.freeze([]);
+
 /** Clusters a route's action can send to (for its stats cells). */
-function destinations(action: RouteAction): string[] {
-  return action.kind === 'forward' ? action.split.clusters.map((c) => c.name) : [];
+function destinations(action: RouteAction): readonly string[] {
+  return action.kind === 'forward' ? action.split.clusterNames : NO_DESTINATIONS;
 }
 
 export function compileVirtualHost(
@@ -169,7 +171,9 @@ export function compileVirtualHost(
   const routes: CompiledRoute[] = [];
   const matches: RouteConfig['match'][] = [];
   const origin = deps.origin ?? 'yaml';
-  for (const [i, r] of vh.routes.entries()) {
+  const list = vh.routes;
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i]!;
     const action = compileAction(r, `${path}.routes[${i}]`, clusters, errors);
     if (!action) continue;
     const filters = compileRouteFilters(vh, r, deps);
@@ -191,7 +195,7 @@ export function compileVirtualHost(
     );
     matches.push(r.match);
   }
-  const index = new RouteIndex(routes, matches);
+  const index = RouteIndex.build(routes, matches);
   return Object.freeze({
     name: vh.name,
     domains: Object.freeze([...vh.domains]),

@@ -14,18 +14,17 @@ export function wholeRegex(source: string): RegExp {
 }
 
 export function compilePathPredicate(m: RouteMatchConfig): Pred {
-  if (m.path !== undefined) {
-    const exact = m.path;
-    return (r) => r.path === exact;
-  }
-  if (m.regex !== undefined) {
-    const re = wholeRegex(m.regex);
-    return (r) => re.test(r.path);
-  }
+  // Function-level consts only: the closure gets one context (see compileHeaderTest).
+  const exact = m.path ?? '';
+  const re = m.path === undefined && m.regex !== undefined ? wholeRegex(m.regex) : null;
   const prefix = m.prefix ?? '/';
-  if (prefix === '/') return () => true;
+  if (m.path !== undefined) return (r) => r.path === exact;
+  if (re !== null) return (r) => re.test(r.path);
+  if (prefix === '/') return MATCH_ANY;
   return (r) => r.path.startsWith(prefix);
 }
+
+const MATCH_ANY: Pred = () => true;
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   // `host` means the authority on both protocols (HTTP/2 sends `:authority`, not `host`).
@@ -34,38 +33,50 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : v;
 }
 
-export type HeaderTest = (headers: IncomingHttpHeaders) => boolean;
+/** The header a matcher reads, as `headerValue` expects it (lower case; `:authority` is `host`). */
+function headerKey(m: HeaderMatcherConfig): string {
+  const lower = m.name.toLowerCase();
+  return lower === ':authority' ? 'host' : lower;
+}
+
+/** What a header matcher reads: the request's headers (a RouteRequest, an IncomingMessage). */
+export interface HeaderSource {
+  readonly headers: IncomingHttpHeaders;
+}
+
+export type HeaderTest = (src: HeaderSource) => boolean;
 
 /**
  * One header matcher, per the SPEC: on a missing header only `absent` is true; `invert` flips the
- * result. Shared by route matching and authz rules (filters/authz).
+ * result. Shared by route matching (a RouteRequest is a HeaderSource) and authz rules. One closure
+ * and one context per matcher — every value it needs is a function-level const — because a
+ * 10,000-route table compiles tens of thousands of them and a reload copies each through the
+ * young generation.
  */
 export function compileHeaderTest(m: HeaderMatcherConfig): HeaderTest {
-  const lower = m.name.toLowerCase();
-  const name = lower === ':authority' ? 'host' : lower;
-  let test: (v: string | undefined) => boolean;
-  if (m.present) test = (v) => v !== undefined;
-  else if (m.absent) test = (v) => v === undefined;
-  else if (m.exact !== undefined) {
-    const x = m.exact;
-    test = (v) => v === x;
-  } else if (m.prefix !== undefined) {
-    const x = m.prefix;
-    test = (v) => v !== undefined && v.startsWith(x);
-  } else if (m.suffix !== undefined) {
-    const x = m.suffix;
-    test = (v) => v !== undefined && v.endsWith(x);
-  } else {
-    const re = wholeRegex(m.regex!);
-    test = (v) => v !== undefined && re.test(v);
+  const name = headerKey(m);
+  const inv = m.invert === true;
+  const x = m.exact ?? m.prefix ?? m.suffix ?? '';
+  const re = m.regex !== undefined && !m.present && !m.absent && m.exact === undefined && m.prefix === undefined && m.suffix === undefined ? wholeRegex(m.regex) : null;
+  if (m.present) return (s) => (headerValue(s.headers, name) !== undefined) !== inv;
+  if (m.absent) return (s) => (headerValue(s.headers, name) === undefined) !== inv;
+  if (m.exact !== undefined) return (s) => (headerValue(s.headers, name) === x) !== inv;
+  if (m.prefix !== undefined) {
+    return (s) => {
+      const v = headerValue(s.headers, name);
+      return (v !== undefined && v.startsWith(x)) !== inv;
+    };
   }
-  return m.invert ? (h) => !test(headerValue(h, name)) : (h) => test(headerValue(h, name));
-}
-
-/** A header matcher as a route predicate. */
-export function compileHeaderMatcher(m: HeaderMatcherConfig): Pred {
-  const t = compileHeaderTest(m);
-  return (r) => t(r.headers);
+  if (m.suffix !== undefined) {
+    return (s) => {
+      const v = headerValue(s.headers, name);
+      return (v !== undefined && v.endsWith(x)) !== inv;
+    };
+  }
+  return (s) => {
+    const v = headerValue(s.headers, name);
+    return (v !== undefined && re!.test(v)) !== inv;
+  };
 }
 
 export function compileQueryMatcher(m: QueryMatcherConfig): Pred {
@@ -80,18 +91,6 @@ export function compileQueryMatcher(m: QueryMatcherConfig): Pred {
     const v = r.queryParam(name);
     return v !== undefined && re.test(v);
   };
-}
-
-/**
- * One condition of a route's `match`, named for `explain`. The route's fast predicate is composed of
- * these same functions, so explain's "first condition that failed" is exactly what routing tested.
- */
-export interface RouteCondition {
-  /** e.g. `prefix /checkout`, `methods GET,POST`, `header x-env prefix "prod"`. */
-  readonly describe: string;
-  readonly test: Pred;
-  /** What the condition looked at in `r` (the path, the method, a header or query value), for explain. */
-  observed(r: RouteRequest): string;
 }
 
 const shown = (v: string | undefined) => (v === undefined ? '(absent)' : JSON.stringify(v));
@@ -118,32 +117,93 @@ function describePath(m: RouteMatchConfig): string {
   return `prefix ${m.prefix ?? '/'}`;
 }
 
+/**
+ * One condition of a route's `match`, named for `explain`. The route's fast predicate is composed of
+ * these same `test` functions, so explain's "first condition that failed" is exactly what routing
+ * tested. Its text and what it looked at are worked out only when asked (explain, /routes, /stats),
+ * from the config it was compiled from: a large table keeps one small object per condition.
+ */
+export class RouteCondition {
+  private constructor(
+    readonly test: Pred,
+    private readonly kind: 'path' | 'methods' | 'header' | 'query',
+    private readonly config: RouteMatchConfig | HeaderMatcherConfig | QueryMatcherConfig,
+  ) {}
+
+  static path(m: RouteMatchConfig): RouteCondition {
+    return new RouteCondition(compilePathPredicate(m), 'path', m);
+  }
+
+  static methods(m: RouteMatchConfig): RouteCondition {
+    const methods = new Set(m.methods);
+    return new RouteCondition((r) => methods.has(r.method), 'methods', m);
+  }
+
+  static header(h: HeaderMatcherConfig): RouteCondition {
+    return new RouteCondition(compileHeaderTest(h), 'header', h);
+  }
+
+  static query(q: QueryMatcherConfig): RouteCondition {
+    return new RouteCondition(compileQueryMatcher(q), 'query', q);
+  }
+
+  /** e.g. `prefix /checkout`, `methods GET,POST`, `header x-env prefix "prod"`. */
+  get describe(): string {
+    switch (this.kind) {
+      case 'path':
+        return describePath(this.config as RouteMatchConfig);
+      case 'methods':
+        return `methods ${(this.config as RouteMatchConfig).methods!.join(',')}`;
+      case 'header':
+        return describeHeader(this.config as HeaderMatcherConfig);
+      case 'query':
+        return describeQuery(this.config as QueryMatcherConfig);
+    }
+  }
+
+  /** What the condition looked at in `r` (the path, the method, a header or query value), for explain. */
+  observed(r: RouteRequest): string {
+    switch (this.kind) {
+      case 'path':
+        return r.path;
+      case 'methods':
+        return r.method;
+      case 'header':
+        return shown(headerValue(r.headers, headerKey(this.config as HeaderMatcherConfig)));
+      case 'query':
+        return shown(r.queryParam((this.config as QueryMatcherConfig).name));
+    }
+  }
+}
+
 /** The conditions of a route's `match`, cheap ones (path, method) first: the order they are tested in. */
 export function compileConditions(m: RouteMatchConfig): RouteCondition[] {
-  const out: RouteCondition[] = [{ describe: describePath(m), test: compilePathPredicate(m), observed: (r) => r.path }];
-  if (m.methods && m.methods.length > 0) {
-    const methods = new Set(m.methods);
-    out.push({ describe: `methods ${m.methods.join(',')}`, test: (r) => methods.has(r.method), observed: (r) => r.method });
-  }
-  for (const h of m.headers ?? []) {
-    const lower = h.name.toLowerCase();
-    const name = lower === ':authority' ? 'host' : lower;
-    out.push({ describe: describeHeader(h), test: compileHeaderMatcher(h), observed: (r) => shown(headerValue(r.headers, name)) });
-  }
-  for (const q of m.query ?? []) out.push({ describe: describeQuery(q), test: compileQueryMatcher(q), observed: (r) => shown(r.queryParam(q.name)) });
+  const methods = m.methods !== undefined && m.methods.length > 0;
+  const headers = m.headers ?? NONE;
+  const query = m.query ?? NONE;
+  // Sized once: an array grown by push keeps room for 17 (a large table holds one per route).
+  const out: RouteCondition[] = new Array(1 + (methods ? 1 : 0) + headers.length + query.length);
+  let n = 0;
+  out[n++] = RouteCondition.path(m);
+  if (methods) out[n++] = RouteCondition.methods(m);
+  for (let i = 0; i < headers.length; i++) out[n++] = RouteCondition.header(headers[i] as HeaderMatcherConfig);
+  for (let i = 0; i < query.length; i++) out[n++] = RouteCondition.query(query[i] as QueryMatcherConfig);
   return out;
 }
 
+const NONE: readonly never[] = [];
+
 /** All conditions as one predicate (the routing fast path). */
 export function allOf(conditions: readonly RouteCondition[]): Pred {
-  const preds = conditions.map((c) => c.test);
-  if (preds.length === 1) return preds[0];
-  if (preds.length === 2) {
-    const [a, b] = preds;
+  if (conditions.length === 1) return conditions[0]!.test;
+  if (conditions.length === 2) {
+    const a = conditions[0]!.test;
+    const b = conditions[1]!.test;
     return (r) => a(r) && b(r);
   }
+  const preds = conditions.map((c) => c.test);
   return (r) => {
-    for (let i = 0; i < preds.length; i++) if (!preds[i](r)) return false;
+    for (let i = 0; i < preds.length; i++) if (!preds[i]!(r)) return false;
     return true;
   };
 }

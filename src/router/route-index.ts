@@ -19,37 +19,30 @@ const LINEAR_MAX = 8; // below this, a plain scan is as fast as the index
 const MAX_DEPTH = 16; // bounds the recursion on pathological configs
 const REGEX_LITERAL_SEGMENT = /^\/([A-Za-z0-9_~-]*)\//;
 
-type Kind = { kind: 'keyed'; key: string } | { kind: 'partial'; key: string } | { kind: 'wildcard' };
-
 /** The segments of a path or prefix that are complete (known whole), in order. */
-function completeSegments(m: RouteMatchConfig): string[] {
+function completeSegments(m: RouteMatchConfig): readonly string[] {
   if (m.path !== undefined) return m.path.slice(1).split('/');
   if (m.prefix !== undefined && m.prefix !== '/') {
     const parts = m.prefix.slice(1).split('/');
     parts.pop(); // the last part is partial ("/a/b" → "b…"), or empty after a trailing slash
     return parts;
   }
-  return [];
+  return NO_SEGMENTS;
 }
 
-function classify(m: RouteMatchConfig, depth: number): Kind {
-  const known = completeSegments(m);
-  if (depth < known.length) return { kind: 'keyed', key: known[depth] };
-  if (depth > 0) return { kind: 'wildcard' };
-  if (m.prefix !== undefined && m.prefix !== '/') return { kind: 'partial', key: m.prefix.slice(1) };
-  if (m.regex !== undefined) {
-    // `/api/v[0-9]+` (anchored) can only match first segment "api": a literal first segment closed by
-    // a '/' that no quantifier touches, and no alternation anywhere that could open another branch.
-    const lit = REGEX_LITERAL_SEGMENT.exec(m.regex);
-    if (lit && !m.regex.includes('|') && !'*+?{'.includes(m.regex.charAt(lit[0].length))) {
-      return { kind: 'keyed', key: lit[1] };
-    }
-  }
-  return { kind: 'wildcard' };
+/**
+ * Depth 0 only: the first segment a regex can only match — a literal first segment closed by a '/'
+ * that no quantifier touches, and no alternation anywhere that could open another branch
+ * (`/api/v[0-9]+` → "api") — or null.
+ */
+function regexFirstSegment(regex: string): string | null {
+  const lit = REGEX_LITERAL_SEGMENT.exec(regex);
+  if (lit && !regex.includes('|') && !'*+?{'.includes(regex.charAt(lit[0].length))) return lit[1]!;
+  return null;
 }
 
-function byOrder(a: CompiledRoute, b: CompiledRoute): number {
-  return a.order - b.order;
+function byOrder(a: Entry, b: Entry): number {
+  return a.route.order - b.route.order;
 }
 
 /** Segment `depth` of a normalised path ("/a/b/" has "a", "b", ""), or null past its end. */
@@ -64,46 +57,92 @@ export function segmentAt(path: string, depth: number): string | null {
   return end === -1 ? path.slice(start) : path.slice(start, end);
 }
 
-type Entry = { route: CompiledRoute; match: RouteMatchConfig };
+/** A route with what the index needs of its match, worked out once for every depth. */
+interface Entry {
+  readonly route: CompiledRoute;
+  /** Complete segments of its path or prefix (completeSegments). */
+  readonly segments: readonly string[];
+  /** At depth 0: the text of a prefix that ends inside the first segment ("/ab" → "ab"), else null. */
+  readonly partial: string | null;
+  /** At depth 0: the literal first segment of its regex, else null. */
+  readonly regexSegment: string | null;
+}
+
+// A linear node (most of them: a host's handful of routes, the leaves of a large one) shares these
+// instead of allocating its own (a 10,000-route table has thousands of nodes).
+const NO_SEGMENTS: readonly string[] = Object.freeze([]);
+const NO_CHILDREN: ReadonlyMap<string, RouteIndex> = new Map();
+const NO_PARTIALS: ReadonlyMap<string, readonly Entry[]> = new Map();
+const NO_ROUTES: readonly CompiledRoute[] = Object.freeze([]);
 
 export class RouteIndex {
-  private readonly routes: readonly CompiledRoute[];
+  /** A linear node's routes, in order. */
+  private readonly routes: readonly CompiledRoute[] = NO_ROUTES;
   private readonly linear: boolean;
   private readonly depth: number;
-  private readonly bySegment = new Map<string, RouteIndex>();
-  private readonly wildcards: CompiledRoute[] = [];
+  private readonly bySegment: ReadonlyMap<string, RouteIndex> = NO_CHILDREN;
+  private readonly wildcards: readonly CompiledRoute[] = NO_ROUTES;
   /** Depth 0 only: routes whose prefix ends inside the first segment, by that text. */
-  private readonly partials = new Map<string, Entry[]>();
+  private readonly partials: ReadonlyMap<string, readonly Entry[]> = NO_PARTIALS;
   private maxPartial = 0;
 
   /** `routes` in config order with `order` = their position; `matches[i]` is route i's match config. */
-  constructor(routes: readonly CompiledRoute[], matches: readonly RouteMatchConfig[], depth = 0) {
-    this.routes = routes;
-    this.depth = depth;
-    this.linear = routes.length <= LINEAR_MAX || depth >= MAX_DEPTH;
-    if (this.linear) return;
-    const keyed = new Map<string, Entry[]>();
-    routes.forEach((route, i) => {
-      const match = matches[i];
-      const k = classify(match, depth);
-      if (k.kind === 'wildcard') this.wildcards.push(route);
-      else {
-        const map = k.kind === 'keyed' ? keyed : this.partials;
-        let list = map.get(k.key);
-        if (!list) map.set(k.key, (list = []));
-        list.push({ route, match });
-        if (k.kind === 'partial') this.maxPartial = Math.max(this.maxPartial, k.key.length);
-      }
-    });
-    for (const key of new Set([...keyed.keys(), ...this.partials.keys()])) {
-      const entries = [...(keyed.get(key) ?? []), ...(this.partialsFor(key) ?? [])];
-      this.bySegment.set(key, this.child(entries));
+  static build(routes: readonly CompiledRoute[], matches: readonly RouteMatchConfig[]): RouteIndex {
+    const entries: Entry[] = new Array(routes.length);
+    for (let i = 0; i < routes.length; i++) {
+      const m = matches[i]!;
+      const segments = completeSegments(m);
+      const partial = segments.length === 0 && m.prefix !== undefined && m.prefix !== '/' ? m.prefix.slice(1) : null;
+      const regexSegment = m.regex !== undefined ? regexFirstSegment(m.regex) : null;
+      entries[i] = { route: routes[i]!, segments, partial, regexSegment };
     }
+    return new RouteIndex(entries, 0);
+  }
+
+  private constructor(entries: readonly Entry[], depth: number) {
+    this.depth = depth;
+    this.linear = entries.length <= LINEAR_MAX || depth >= MAX_DEPTH;
+    if (this.linear) {
+      const routes: CompiledRoute[] = new Array(entries.length);
+      for (let i = 0; i < entries.length; i++) routes[i] = entries[i]!.route;
+      this.routes = routes;
+      return;
+    }
+    // Each route falls in one class at this depth (see the top of the file).
+    const keyed = new Map<string, Entry[]>();
+    const partials = new Map<string, Entry[]>();
+    const wildcards: CompiledRoute[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      let key: string | null = null;
+      let map = keyed;
+      if (depth < e.segments.length) key = e.segments[depth]!;
+      else if (depth === 0 && e.partial !== null) {
+        key = e.partial;
+        map = partials;
+        this.maxPartial = Math.max(this.maxPartial, key.length);
+      } else if (depth === 0) key = e.regexSegment;
+      if (key === null) {
+        wildcards.push(e.route);
+        continue;
+      }
+      const list = map.get(key);
+      if (list === undefined) map.set(key, [e]);
+      else list.push(e);
+    }
+    if (wildcards.length > 0) this.wildcards = wildcards;
+    if (partials.size > 0) this.partials = partials;
+    const bySegment = new Map<string, RouteIndex>();
+    for (const [key, list] of keyed) {
+      const withPartials = this.partialsFor(key);
+      bySegment.set(key, this.child(withPartials === null ? list : list.concat(withPartials)));
+    }
+    for (const key of partials.keys()) if (!bySegment.has(key)) bySegment.set(key, this.child(this.partialsFor(key)!));
+    this.bySegment = bySegment;
   }
 
   private child(entries: Entry[]): RouteIndex {
-    entries.sort((a, b) => byOrder(a.route, b.route));
-    return new RouteIndex(entries.map((e) => e.route), entries.map((e) => e.match), this.depth + 1);
+    return new RouteIndex(entries.sort(byOrder), this.depth + 1);
   }
 
   /** Partial routes whose text is a prefix of `seg`, or null when none. */
@@ -113,7 +152,7 @@ export class RouteIndex {
     const max = Math.min(seg.length, this.maxPartial);
     for (let n = 1; n <= max; n++) {
       const hit = this.partials.get(seg.slice(0, n));
-      if (hit) out = out === null ? [...hit] : out.concat(hit);
+      if (hit) out = out === null ? hit.slice() : out.concat(hit);
     }
     return out;
   }

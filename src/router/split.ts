@@ -11,13 +11,27 @@ import type { ClusterChoice, StickySource } from './types.ts';
 // without the key gets a random pick by weight. Because the table is cumulative in config order,
 // moving weight from the first cluster to the second only moves users in that direction.
 
+const ONE: readonly number[] = Object.freeze([1]);
+
+/** A route's one cluster. Immutable, so every route to the same Cluster object shares one (`of`). */
 export class SingleCluster implements ClusterChoice {
+  private static readonly shared = new WeakMap<Cluster, SingleCluster>();
+
   readonly clusters: readonly Cluster[];
-  readonly weights: readonly number[] = [1];
+  readonly clusterNames: readonly string[];
+  readonly weights = ONE;
   readonly sticky = null;
-  constructor(private readonly cluster: Cluster) {
-    this.clusters = [cluster];
+  private constructor(private readonly cluster: Cluster) {
+    this.clusters = Object.freeze([cluster]);
+    this.clusterNames = Object.freeze([cluster.name]);
   }
+
+  static of(cluster: Cluster): SingleCluster {
+    let c = SingleCluster.shared.get(cluster);
+    if (c === undefined) SingleCluster.shared.set(cluster, (c = new SingleCluster(cluster)));
+    return c;
+  }
+
   choose(): Cluster {
     return this.cluster;
   }
@@ -76,6 +90,7 @@ export function compileStickyKey(s: StickyOnConfig): StickyKey {
 
 export class WeightedSplit implements ClusterChoice {
   readonly clusters: readonly Cluster[];
+  readonly clusterNames: readonly string[];
   readonly weights: readonly number[];
   private readonly cumulative: Uint32Array;
   readonly total: number;
@@ -87,6 +102,7 @@ export class WeightedSplit implements ClusterChoice {
     readonly sticky: string | null = null,
   ) {
     this.clusters = entries.map((e) => e.cluster);
+    this.clusterNames = this.clusters.map((c) => c.name);
     this.weights = entries.map((e) => e.weight);
     this.cumulative = new Uint32Array(entries.length);
     let sum = 0;

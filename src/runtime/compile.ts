@@ -268,13 +268,12 @@ export async function compile(
 
   const reusable =
     previous && authn.runtime === previous.authn && rateLimits === previous.rateLimits && extAuthz.runtime === previous.extAuthz ? compiledByConfig(previous) : null;
-  const previousStats = routeStatsOf(previous);
   const origins = inputs.origins ?? YAML_ONLY;
   const { hosts, virtualHosts } = await compileVirtualHosts(config.virtualHosts, clusters, errors, reusable, origins, {
     authn: authn.runtime,
     rateLimits,
     extAuthz: extAuthz.runtime,
-    previousStats: (v: string, r: string) => previousStats.get(`${v}\0${r}`),
+    previousStats: previousRouteStats(previous),
   });
 
   // Span export: the previous exporter is kept while `tracing` is unchanged (its queue and connection).
@@ -364,12 +363,26 @@ function usesOnly(vh: CompiledVirtualHost, clusters: ReadonlyMap<string, Cluster
   return true;
 }
 
-/** The previous generation's route stats by virtual host and route name. */
-function routeStatsOf(previous: Generation | undefined): Map<string, RouteStats> {
-  const out = new Map<string, RouteStats>();
-  if (!previous) return out;
-  for (const vh of previous.hosts.virtualHosts()) for (const r of vh.routes) out.set(`${r.virtualHost}\0${r.name}`, r.stats);
-  return out;
+/**
+ * The previous generation's route stats by virtual host and route name. Virtual hosts are compiled
+ * one after the other, so only the one being compiled has its routes in a map: nothing the size of
+ * the whole table lives through the compile (it would be copied through the young generation).
+ */
+function previousRouteStats(previous: Generation | undefined): (virtualHost: string, route: string) => RouteStats | undefined {
+  if (!previous) return () => undefined;
+  const hosts = new Map<string, CompiledVirtualHost>();
+  for (const vh of previous.virtualHosts) hosts.set(vh.name, vh);
+  let current: string | null = null;
+  const routes = new Map<string, RouteStats>();
+  return (virtualHost, route) => {
+    if (virtualHost !== current) {
+      current = virtualHost;
+      routes.clear();
+      const vh = hosts.get(virtualHost);
+      if (vh !== undefined) for (let i = 0; i < vh.routes.length; i++) routes.set(vh.routes[i]!.name, vh.routes[i]!.stats);
+    }
+    return routes.get(route);
+  };
 }
 
 /** The config file and every certificate, key and CA it names: a change to any of them reloads. */

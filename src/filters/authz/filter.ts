@@ -52,7 +52,7 @@ export function compileRule(r: AuthzRuleConfig): Rule {
   }
   for (const h of r.headers ?? []) {
     const m = compileHeaderTest(h);
-    conds.push((ex) => m(ex.req.headers));
+    conds.push((ex) => m(ex.req));
   }
   // A rule with no condition matches every request (`deny: [{}]` denies all).
   return (ex) => {

@@ -1,3 +1,4 @@
+import { sameData } from '../util/same-data.ts';
 import type { VirtualHostConfig } from '../config/schema.ts';
 import type { ConfigError } from '../config/load.ts';
 import type { Cluster } from '../upstream/cluster.ts';
@@ -146,10 +147,10 @@ export interface FilterDeps {
   readonly origin?: ConfigOrigin;
   readonly extAuthz?: ExtAuthzRuntime;
   /**
-   * The stats of the route of the same virtual host and name in the previous generation, so its
-   * counters carry on across a reload (default: fresh stats).
+   * The route of the same virtual host and name in the previous generation: its counters carry on
+   * across a reload (default: fresh stats), and its compiled match when the match did not change.
    */
-  readonly previousStats?: (virtualHost: string, route: string) => RouteStats | undefined;
+  readonly previousRoute?: (virtualHost: string, route: string) => CompiledRoute | undefined;
 }
 
 const NO_DESTINATIONS: readonly string[] = Object.freeze([]);
@@ -177,16 +178,21 @@ export function compileVirtualHost(
     const action = compileAction(r, `${path}.routes[${i}]`, clusters, errors);
     if (!action) continue;
     const filters = compileRouteFilters(vh, r, deps);
-    const conditions = Object.freeze(compileConditions(r.match));
-    const stats = (deps.previousStats?.(vh.name, r.name) ?? new RouteStats(vh.name, r.name)).expect(destinations(action));
+    // The route of the same name in the previous generation: its stats carry on, and when its match
+    // is the same (a push that changed weights, timeouts or headers) so do its compiled predicates.
+    const prev = deps.previousRoute?.(vh.name, r.name);
+    const sameMatch = prev !== undefined && (prev.matchConfig === r.match || sameData(prev.matchConfig, r.match));
+    const conditions = sameMatch ? prev.conditions : Object.freeze(compileConditions(r.match));
+    const stats = (prev?.stats ?? new RouteStats(vh.name, r.name)).expect(destinations(action));
     routes.push(
       Object.freeze({
         name: r.name,
-        nameJson: JSON.stringify(r.name),
+        nameJson: sameMatch ? prev.nameJson : JSON.stringify(r.name),
         virtualHost: vh.name,
         origin,
         order: routes.length,
-        matches: allOf(conditions),
+        matchConfig: sameMatch ? prev.matchConfig : r.match,
+        matches: sameMatch ? prev.matches : allOf(conditions),
         conditions,
         stats,
         filters,

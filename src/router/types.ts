@@ -6,6 +6,7 @@ import type { RetryPolicy } from '../proxy/retry-policy.ts';
 import type { ConfigOrigin } from '../config/merge.ts';
 import type { RouteStats } from '../observability/request-stats.ts';
 import type { RouteCondition } from './match.ts';
+import type { RouteMatchConfig } from '../config/schema.ts';
 
 // Compiled routing objects: built once per generation by router/compile.ts, read per request.
 
@@ -84,6 +85,8 @@ export interface CompiledRoute {
   /** Every predicate of the route's `match` (path, methods, headers, query). */
   matches(r: RouteRequest): boolean;
   /** The same predicates one by one, named: what `explain` walks (router/explain.ts). */
+  /** The `match` it was compiled from (a reload with an equal one keeps `matches` and `conditions`). */
+  readonly matchConfig: RouteMatchConfig;
   readonly conditions: readonly RouteCondition[];
   /** The route's request counters and duration histogram (observability/request-stats.ts). */
   readonly stats: RouteStats;

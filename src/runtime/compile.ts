@@ -22,9 +22,9 @@ import { GenerationUsage, type CompiledListener, type Generation } from './gener
 import { compileAuthn, type Closeable, type Warmup } from '../filters/authn/runtime.ts';
 import { YAML_ONLY, type ConfigOrigins } from '../config/merge.ts';
 import type { EndpointSource } from '../upstream/discovery/index.ts';
-import type { CompiledVirtualHost } from '../router/types.ts';
+import type { CompiledRoute, CompiledVirtualHost } from '../router/types.ts';
 import { leafExpiry } from '../observability/cert-expiry.ts';
-import type { CertificateExpiry, RouteStats } from '../observability/request-stats.ts';
+import type { CertificateExpiry } from '../observability/request-stats.ts';
 import { compileExtAuthz } from '../filters/ext-authz/runtime.ts';
 
 // compile(snapshot, previous): builds every runtime object once — TLS contexts, SNI tables, route
@@ -273,7 +273,7 @@ export async function compile(
     authn: authn.runtime,
     rateLimits,
     extAuthz: extAuthz.runtime,
-    previousStats: previousRouteStats(previous),
+    previousRoute: previousRoutes(previous),
   });
 
   // Span export: the previous exporter is kept while `tracing` is unchanged (its queue and connection).
@@ -364,22 +364,22 @@ function usesOnly(vh: CompiledVirtualHost, clusters: ReadonlyMap<string, Cluster
 }
 
 /**
- * The previous generation's route stats by virtual host and route name. Virtual hosts are compiled
- * one after the other, so only the one being compiled has its routes in a map: nothing the size of
- * the whole table lives through the compile (it would be copied through the young generation).
+ * The previous generation's routes by virtual host and route name. Virtual hosts are compiled one
+ * after the other, so only the one being compiled has its routes in a map: nothing the size of the
+ * whole table lives through the compile (it would be copied through the young generation).
  */
-function previousRouteStats(previous: Generation | undefined): (virtualHost: string, route: string) => RouteStats | undefined {
+function previousRoutes(previous: Generation | undefined): (virtualHost: string, route: string) => CompiledRoute | undefined {
   if (!previous) return () => undefined;
   const hosts = new Map<string, CompiledVirtualHost>();
   for (const vh of previous.virtualHosts) hosts.set(vh.name, vh);
   let current: string | null = null;
-  const routes = new Map<string, RouteStats>();
+  const routes = new Map<string, CompiledRoute>();
   return (virtualHost, route) => {
     if (virtualHost !== current) {
       current = virtualHost;
       routes.clear();
       const vh = hosts.get(virtualHost);
-      if (vh !== undefined) for (let i = 0; i < vh.routes.length; i++) routes.set(vh.routes[i]!.name, vh.routes[i]!.stats);
+      if (vh !== undefined) for (let i = 0; i < vh.routes.length; i++) routes.set(vh.routes[i]!.name, vh.routes[i]!);
     }
     return routes.get(route);
   };

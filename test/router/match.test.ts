@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileHost, routeFor, type Req } from '../helpers/router-fixtures.ts';
+import { compileHost, fakeClusters, routeFor, type Req } from '../helpers/router-fixtures.ts';
+import { virtualHostSchema } from '../../src/config/schema.ts';
+import { compileVirtualHost } from '../../src/router/compile.ts';
 
 // Table-driven: every matcher kind, invert, and first-match order, on the compiled router.
 
@@ -164,4 +166,37 @@ test('10,000 routes across 1,000 virtual hosts compile and match', () => {
   assert.equal(routeFor(big, { path: '/svc9999' }), 'r9');
   assert.equal(routeFor(big, { path: '/other' }), null);
   console.log(`# compiled 20,000 routes in ${ms.toFixed(0)} ms`);
+});
+
+test('a recompile keeps the compiled match of a route whose match did not change, and recompiles one that did', () => {
+  const clusters = fakeClusters('a', 'b');
+  const host = (matchB: object, clusterA: string) =>
+    virtualHostSchema.parse({
+      name: 'h',
+      domains: ['*'],
+      routes: [
+        { name: 'a', match: { prefix: '/a', headers: [{ name: 'x-env', exact: 'prod' }] }, route: { cluster: clusterA } },
+        { name: 'b', match: matchB, route: { cluster: 'b' } },
+      ],
+    });
+  const errors: never[] = [];
+  const first = compileVirtualHost(host({ prefix: '/b' }, 'a'), 'virtualHosts[0]', clusters, 15_000, errors);
+  const byName = new Map(first.routes.map((r) => [r.name, r]));
+  // A push that moves route a to another cluster and changes route b's match (new config objects).
+  const second = compileVirtualHost(host({ path: '/b/exact' }, 'b'), 'virtualHosts[0]', clusters, 15_000, errors, {
+    previousRoute: (vh, name) => (vh === 'h' ? byName.get(name) : undefined),
+  });
+  assert.deepEqual(errors, []);
+  const [a1, b1] = first.routes;
+  const [a2, b2] = second.routes;
+  assert.equal(a2!.conditions, a1!.conditions, 'same match: its compiled conditions are taken over');
+  assert.equal(a2!.matches, a1!.matches);
+  assert.equal(a2!.stats, a1!.stats, 'stats carry on');
+  assert.equal(a2!.action.kind === 'forward' && a2!.action.split.clusters[0]!.name, 'b', 'the new action is compiled');
+  assert.notEqual(b2!.conditions, b1!.conditions, 'a changed match is compiled again');
+  assert.deepEqual(b2!.conditions.map((c) => c.describe), ['path /b/exact']);
+  assert.equal(routeFor(second, { path: '/b' }), null, 'the old prefix no longer routes');
+  assert.equal(routeFor(second, { path: '/b/exact' }), 'b');
+  assert.equal(routeFor(second, { path: '/a/x', headers: { 'x-env': 'prod' } }), 'a');
+  assert.equal(routeFor(second, { path: '/a/x', headers: { 'x-env': 'dev' } }), null);
 });

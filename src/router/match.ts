@@ -57,7 +57,6 @@ export function compileHeaderTest(m: HeaderMatcherConfig): HeaderTest {
   const name = headerKey(m);
   const inv = m.invert === true;
   const x = m.exact ?? m.prefix ?? m.suffix ?? '';
-  const re = m.regex !== undefined && !m.present && !m.absent && m.exact === undefined && m.prefix === undefined && m.suffix === undefined ? wholeRegex(m.regex) : null;
   if (m.present) return (s) => (headerValue(s.headers, name) !== undefined) !== inv;
   if (m.absent) return (s) => (headerValue(s.headers, name) === undefined) !== inv;
   if (m.exact !== undefined) return (s) => (headerValue(s.headers, name) === x) !== inv;
@@ -73,9 +72,10 @@ export function compileHeaderTest(m: HeaderMatcherConfig): HeaderTest {
       return (v !== undefined && v.endsWith(x)) !== inv;
     };
   }
+  const re = wholeRegex(m.regex!); // still function-level: the same one context
   return (s) => {
     const v = headerValue(s.headers, name);
-    return (v !== undefined && re!.test(v)) !== inv;
+    return (v !== undefined && re.test(v)) !== inv;
   };
 }
 

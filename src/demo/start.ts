@@ -59,6 +59,6 @@ Try:
   }
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGHUP', () => void gateway.reload('SIGHUP'));
+  process.on('SIGHUP', () => void gateway.hangup());
   return new Promise<number>(() => undefined); // serves until a signal stops it
 }

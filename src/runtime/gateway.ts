@@ -196,6 +196,12 @@ export class Gateway implements StatsSource {
     log.info({ version: this.version, ports: this.ports() }, 'gatehouse serving');
   }
 
+  /** SIGHUP: reopen the access-log file (log rotation) and re-read the config. */
+  hangup(reason = 'SIGHUP'): Promise<ReloadResult> {
+    this.reopenLogs();
+    return this.reload(reason);
+  }
+
   /** Re-reads the config file and every file it names; swaps in the new generation if all is valid. */
   reload(reason: string): Promise<ReloadResult> {
     this.fileChanged = true;
@@ -377,9 +383,23 @@ export class Gateway implements StatsSource {
   }
   private accessLogKey: string | undefined;
 
+  /**
+   * Opens the access-log file again at its path (SIGHUP, as log rotation expects: logrotate moves the
+   * file, then signals). What the old writer still holds is written to the moved file before it is
+   * closed; lines from now on go to a new file at the configured path.
+   */
+  private reopenLogs(): void {
+    const cfg = this.gen?.config.accessLog;
+    if (cfg === undefined) return;
+    const old = this.accessLog;
+    this.accessLog = createAccessLog(cfg);
+    old.close();
+    log.info({ accessLog: cfg.path }, 'access log reopened');
+  }
+
   private installSignals(): void {
     installLastResortHandlers();
-    process.on('SIGHUP', () => void this.reload('SIGHUP'));
+    process.on('SIGHUP', () => void this.hangup());
     const onStop = (signal: NodeJS.Signals) => {
       if (this.draining) {
         // The second signal: whoever sent it does not want to wait for the drain.

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, readdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
@@ -215,5 +215,29 @@ test('accessLog: { path: off } writes no access log at all (no file named "off")
   } finally {
     process.chdir(cwd);
     await up4.close();
+  }
+});
+
+test('SIGHUP reopens the access-log file: rotated away by a rename, every line lands in the old file or the new one', async () => {
+  const up5 = await startUpstream();
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rotate-'));
+  const file = join(dir, 'access.log');
+  const cfg = await writeConfig(`accessLog: { path: ${file} }\n${basicConfig(pki, { endpoint: up5.address })}`);
+  const g = await spawnGateway(cfg.file);
+  const ids = (prefix: string) => Array.from({ length: 20 }, (_, i) => `${prefix}-${i}`);
+  const idsIn = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).requestId as string) : []);
+  try {
+    for (const id of ids('before')) assert.equal((await h1(pki, cfg.httpsPort, '/a', { headers: { 'x-request-id': id } })).status, 200);
+    await eventually(() => idsIn(file).length === 20, 'the first lines are on disk');
+    renameSync(file, `${file}.1`); // what logrotate does before it signals
+    g.child.kill('SIGHUP');
+    await eventually(() => g.stderr().includes('access log reopened'), 'the gateway reopened its access log');
+    for (const id of ids('after')) assert.equal((await h1(pki, cfg.httpsPort, '/b', { headers: { 'x-request-id': id } })).status, 200);
+    await eventually(() => idsIn(file).length === 20, 'the new file at the configured path gets the new lines');
+    assert.deepEqual(idsIn(`${file}.1`), ids('before'), 'the rotated file keeps the lines written before the signal, and no others');
+    assert.deepEqual(idsIn(file), ids('after'), 'nothing lost, nothing written twice');
+  } finally {
+    await g.kill('SIGTERM');
+    await up5.close();
   }
 });

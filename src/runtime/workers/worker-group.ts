@@ -150,7 +150,7 @@ export class WorkerGroup {
     });
   }
 
-  /** Tells every worker to reload its config. */
+  /** SIGHUP reached the primary: every worker reopens its access-log file and reloads its config. */
   reload(): void {
     for (const s of this.slots) this.send(s, { gatehouse: 'reload' });
   }

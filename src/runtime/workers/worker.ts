@@ -46,7 +46,7 @@ export function attachToPrimary(gateway: Gateway): void {
         void gateway.drainAndExit(m.signal);
         return;
       case 'reload':
-        void gateway.reload('SIGHUP (primary)');
+        void gateway.hangup('SIGHUP (primary)');
         return;
     }
   });

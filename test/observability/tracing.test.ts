@@ -4,7 +4,7 @@ import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, gatewayPreamble, type TestGateway } from '../helpers/gateway.ts';
 import { h1, h2 } from '../helpers/clients.ts';
-import { eventually } from '../helpers/net.ts';
+import { eventually, freePort } from '../helpers/net.ts';
 import { startOtlpReceiver, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, STATUS_ERROR, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.ts';
 import { tracesUrl } from '../../src/observability/tracing/span-export.ts';
 
@@ -20,6 +20,7 @@ let up: TestUpstream;
 let flaky: TestUpstream;
 let otlp: OtlpReceiver;
 let gw: TestGateway;
+let deadPort: number;
 
 function config(sampleRatio: number): string {
   return `
@@ -31,9 +32,11 @@ virtualHosts:
     routes:
       - { name: retried, match: { prefix: /retried }, route: { cluster: flaky, retries: { attempts: 1, retryOn: ["503"] } } }
       - { name: direct, match: { path: /ping }, directResponse: { status: 200, body: "pong" } }
+      - { name: dead, match: { prefix: /dead }, route: { cluster: dead } }
       - { name: api, match: { prefix: / }, route: { cluster: backend } }
 clusters:
   - { name: backend, discovery: { type: static, endpoints: ["${up.address}"] } }
+  - { name: dead, discovery: { type: static, endpoints: ["127.0.0.1:${deadPort}"] }, connectTimeout: 1s }
   - { name: flaky, discovery: { type: static, endpoints: ["${flaky.address}"] } }
 `;
 }
@@ -45,6 +48,7 @@ before(async () => {
   // Every odd request fails with 503: a retried request's first try fails, its second succeeds.
   flaky = await startUpstream({ handler: (_req, res) => (++n % 2 === 1 ? res.writeHead(503).end('busy') : res.writeHead(200).end('ok')) });
   otlp = await startOtlpReceiver();
+  deadPort = await freePort(); // nothing listens there
   gw = await startGateway(config(1));
 });
 after(async () => {
@@ -95,6 +99,7 @@ test('a server span and a client span per try, linked, in the caller\'s trace, w
     },
     { method: 'GET', path: '/orders/7', status: 200, host: 'localhost', route: 'api', cluster: 'backend', ua: 'test-agent', requestId: 'tr-1' },
   );
+  assert.equal(server.attributes['gatehouse.response_flags'], undefined, 'no flags: no attribute');
   assert.ok(!JSON.stringify(otlp.spans).includes('secret=x'), 'the query string is not recorded');
   assert.equal(client.attributes['http.response.status_code'], 200);
   assert.equal(client.attributes['server.address'], '127.0.0.1');
@@ -129,6 +134,17 @@ test('retries are visible: one client span per try, siblings under the server sp
   assert.equal(first.statusCode, STATUS_ERROR);
   assert.equal(second.attributes['http.response.status_code'], 200);
   assert.equal(m[2], second.spanId, "the last try's span is the parent the upstream saw");
+});
+
+test('the server span carries the response flags the access log would show (UF: upstream connect failure)', async () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const r = await h1(pki, gw.httpsPort, '/dead/x', { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+  assert.equal(r.status, 502);
+  await eventually(() => spansOf(traceId).some((s) => s.kind === SPAN_KIND_SERVER), 'the server span is exported');
+  const server = spansOf(traceId).find((s) => s.kind === SPAN_KIND_SERVER)!;
+  assert.equal(server.attributes['gatehouse.response_flags'], 'UF');
+  assert.equal(server.attributes['error.type'], 'upstream_connect_failure');
+  assert.equal(server.statusCode, STATUS_ERROR);
 });
 
 test("sampling: the parent's flag wins; sampleRatio decides for new traces", async () => {

@@ -25,6 +25,7 @@ import { VERSION } from '../../version.ts';
 import { formatTraceparent, newSpanId, newTraceId, type RemoteParent } from '../trace-context.ts';
 import type { RequestSpan, TrySpan, UpstreamTarget } from './request-span.ts';
 import { OffThreadOtlpExporter } from './off-thread-exporter.ts';
+import { responseFlags } from '../response-flags.ts';
 
 // Span export with the OpenTelemetry SDK's batching and OTLP/HTTP JSON encoding (`tracing.otlp`):
 // one SERVER span per request and one CLIENT span per upstream try (so retries show as siblings).
@@ -44,6 +45,8 @@ export const ATTR_GATEHOUSE_ROUTE = 'gatehouse.route';
 export const ATTR_GATEHOUSE_VIRTUAL_HOST = 'gatehouse.virtual_host';
 export const ATTR_GATEHOUSE_CLUSTER = 'gatehouse.cluster';
 export const ATTR_GATEHOUSE_REQUEST_ID = 'gatehouse.request_id';
+/** Envoy-style response flags (the access log's `flags`, e.g. "UF,URX"); absent when there are none. */
+export const ATTR_GATEHOUSE_RESPONSE_FLAGS = 'gatehouse.response_flags';
 
 /** OTLP/HTTP wants the signal path: a bare collector address gets `/v1/traces` (as OTEL_EXPORTER_OTLP_ENDPOINT does). */
 export function tracesUrl(endpoint: string): string {
@@ -186,6 +189,8 @@ class ServerSpan extends RecordedSpan implements RequestSpan {
       if (port !== undefined) a[ATTR_SERVER_PORT] = port;
     }
     a[ATTR_GATEHOUSE_REQUEST_ID] = ex.requestId;
+    const flags = responseFlags(ex);
+    if (flags !== '-') a[ATTR_GATEHOUSE_RESPONSE_FLAGS] = flags;
     if (status > 0) a[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
     // Server spans: only 5xx (or no answer) is the server's error; a 4xx is the client's.
     if (ex.errorCode !== null) a[ATTR_ERROR_TYPE] = ex.errorCode;

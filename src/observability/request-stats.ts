@@ -27,15 +27,15 @@ export class RouteStats {
     readonly virtualHost: string,
     readonly route: string,
     /** Clusters the route can send to: their cells exist from the start. */
-    clusters: readonly string[] = [],
+    clusters: readonly { readonly name: string }[] = [],
   ) {
     this.expect(clusters);
   }
 
   /** Adds cells for clusters a new generation of the route can send to (kept ones stay). */
-  expect(clusters: readonly string[]): this {
+  expect(clusters: readonly { readonly name: string }[]): this {
     this.countsFor('');
-    for (let i = 0; i < clusters.length; i++) this.countsFor(clusters[i]!);
+    for (let i = 0; i < clusters.length; i++) this.countsFor(clusters[i]!.name);
     return this;
   }
 

@@ -153,11 +153,11 @@ export interface FilterDeps {
   readonly previousRoute?: (virtualHost: string, route: string) => CompiledRoute | undefined;
 }
 
-const NO_DESTINATIONS: readonly string[] = Object.freeze([]);
+const NO_DESTINATIONS: readonly Cluster[] = Object.freeze([]);
 
 /** Clusters a route's action can send to (for its stats cells). */
-function destinations(action: RouteAction): readonly string[] {
-  return action.kind === 'forward' ? action.split.clusterNames : NO_DESTINATIONS;
+function destinations(action: RouteAction): readonly Cluster[] {
+  return action.kind === 'forward' ? action.split.clusters : NO_DESTINATIONS;
 }
 
 export function compileVirtualHost(
@@ -187,7 +187,7 @@ export function compileVirtualHost(
     routes.push(
       Object.freeze({
         name: r.name,
-        nameJson: sameMatch ? prev.nameJson : JSON.stringify(r.name),
+        nameJson: prev !== undefined ? prev.nameJson : JSON.stringify(r.name), // same name: same JSON
         virtualHost: vh.name,
         origin,
         order: routes.length,

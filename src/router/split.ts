@@ -18,12 +18,10 @@ export class SingleCluster implements ClusterChoice {
   private static readonly shared = new WeakMap<Cluster, SingleCluster>();
 
   readonly clusters: readonly Cluster[];
-  readonly clusterNames: readonly string[];
   readonly weights = ONE;
   readonly sticky = null;
   private constructor(private readonly cluster: Cluster) {
     this.clusters = Object.freeze([cluster]);
-    this.clusterNames = Object.freeze([cluster.name]);
   }
 
   static of(cluster: Cluster): SingleCluster {
@@ -90,7 +88,6 @@ export function compileStickyKey(s: StickyOnConfig): StickyKey {
 
 export class WeightedSplit implements ClusterChoice {
   readonly clusters: readonly Cluster[];
-  readonly clusterNames: readonly string[];
   readonly weights: readonly number[];
   private readonly cumulative: Uint32Array;
   readonly total: number;
@@ -102,7 +99,6 @@ export class WeightedSplit implements ClusterChoice {
     readonly sticky: string | null = null,
   ) {
     this.clusters = entries.map((e) => e.cluster);
-    this.clusterNames = this.clusters.map((c) => c.name);
     this.weights = entries.map((e) => e.weight);
     this.cumulative = new Uint32Array(entries.length);
     let sum = 0;

@@ -22,8 +22,6 @@ export interface ClusterChoice {
   choose(src: StickySource): Cluster;
   /** Every cluster this choice can return (for the admin view and tests). */
   readonly clusters: readonly Cluster[];
-  /** Their names, in the same order. */
-  readonly clusterNames: readonly string[];
   /** The weight of each of `clusters` (1 for a single cluster). */
   readonly weights: readonly number[];
   /** What a sticky split hashes on (`cookie session`, …), or null. */

@@ -376,8 +376,7 @@ export class Gateway implements StatsSource {
     this.connections.max = cfg.overload?.maxConnections ?? Number.POSITIVE_INFINITY;
     const key = JSON.stringify(cfg.accessLog);
     if (key !== this.accessLogKey) {
-      this.accessLog.close();
-      this.accessLog = createAccessLog(cfg.accessLog);
+      this.openAccessLog(cfg.accessLog);
       this.accessLogKey = key;
     }
   }
@@ -391,10 +390,15 @@ export class Gateway implements StatsSource {
   private reopenLogs(): void {
     const cfg = this.gen?.config.accessLog;
     if (cfg === undefined) return;
+    this.openAccessLog(cfg);
+    log.info({ accessLog: cfg.path }, 'access log reopened');
+  }
+
+  /** A new access log from `cfg`; the old one writes what it holds, then closes. */
+  private openAccessLog(cfg: GatewayConfig['accessLog']): void {
     const old = this.accessLog;
     this.accessLog = createAccessLog(cfg);
     old.close();
-    log.info({ accessLog: cfg.path }, 'access log reopened');
   }
 
   private installSignals(): void {

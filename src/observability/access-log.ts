@@ -91,7 +91,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined): AccessLog {
   const path = cfg?.path;
   if (path === undefined || path === 'off') return OFF;
   const sample = cfg?.sample2xx ?? 1;
-  // Lines are gathered into 64 KiB writes (one system call for ~150 lines), and whatever is
+  // Lines are gathered into 256 KiB writes (one system call for ~600 lines), and whatever is
   // gathered is written at least every 250 ms, so a quiet gateway's log is never further behind;
   // close() writes the rest. A disk that cannot keep up costs lines (counted, warned), not memory.
   const onError = (err: Error) => log.warn({ accessLog: path, err: err.message }, 'access log: lines lost');

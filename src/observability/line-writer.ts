@@ -12,7 +12,12 @@ import { dirname } from 'node:path';
 // memory without limit — a full disk must not take the edge down with it.
 
 export interface LineWriterOptions {
-  /** Bytes per write(2). */
+  /**
+   * Bytes per write(2); 256 KiB by default. Each write is handed to libuv's thread pool, and every
+   * hand-off has a fixed cost on the event loop's core (a CPU profile with the gateway on one core:
+   * ~400 µs of the main thread per write, whatever its size): 64 KiB chunks cost ~2.5 µs per line,
+   * 256 KiB ~0.7 µs.
+   */
   chunkBytes?: number;
   /** Whatever is gathered is written at least this often (a quiet gateway's log is never further behind). */
   flushMs?: number;
@@ -55,7 +60,7 @@ export class LineWriter {
     private readonly ownsFd: boolean,
     opts: LineWriterOptions,
   ) {
-    this.chunkBytes = opts.chunkBytes ?? 64 * 1024;
+    this.chunkBytes = opts.chunkBytes ?? 256 * 1024;
     this.maxQueuedBytes = opts.maxQueuedBytes ?? 8 * 1024 * 1024;
     this.onError = opts.onError ?? (() => undefined);
     this.chunk = Buffer.allocUnsafeSlow(this.chunkBytes);

@@ -23,6 +23,8 @@ export interface FilterResponse {
   /** Lower-case names; content-length and x-request-id are set by the gateway. */
   readonly headers: Readonly<Record<string, string | string[]>>;
   readonly body: Buffer;
+  /** What a gRPC client is told (`grpc-message`) instead of the body's text (when the body is the gateway's own JSON). */
+  readonly grpcMessage?: string;
 }
 
 /** undefined: continue with the next filter. A Rejection: answer the client with it. */

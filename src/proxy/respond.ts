@@ -1,8 +1,8 @@
 import { constants as h2constants, type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
-import { errorBody, type GatewayErrorSpec } from '../errors.ts';
+import { errorBody, grpcStatusForHttp, type GatewayErrorSpec } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
-import type { Rejection } from '../filters/filter.ts';
+import type { FilterResponse, Rejection } from '../filters/filter.ts';
 
 // Responses the gateway makes itself: errors (JSON per SPEC, or gRPC's own form for gRPC clients),
 // direct responses and redirects.
@@ -153,6 +153,10 @@ export function sendRejection(ex: Exchange, r: Rejection): void {
     ex.res.destroy();
     return;
   }
+  if (isGrpcRequest(ex)) {
+    sendGrpcRejection(ex, r.error, own);
+    return;
+  }
   const headers: MutableHeaders = { ...own.headers };
   addFilterResponseHeaders(ex, headers);
   // No body where HTTP forbids one (HEAD, 204, 304).
@@ -169,6 +173,29 @@ export function sendRejection(ex: Exchange, r: Rejection): void {
   }
   if (!bodyless) ex.bytesOut += own.body.length;
   ex.res.end(bodyless ? undefined : own.body);
+}
+
+/** The longest grpc-message taken from a filter's body: it travels in a header, and gRPC clients bound their header lists (8–16 KiB). */
+const GRPC_MESSAGE_MAX_BYTES = 1024;
+
+/**
+ * A filter's own answer (an ext_authz denial) to a gRPC client, in gRPC's terms as Envoy's local replies
+ * are: HTTP 200 trailers-only, `grpc-status` mapped from the answer's HTTP status (401
+ * UNAUTHENTICATED, 403 PERMISSION_DENIED, …), the body's text (its first 1 KiB) as `grpc-message`, the
+ * answer's headers beside them. A plain HTTP 401 with a text body would reach a gRPC client as a
+ * protocol error, not a status it can act on.
+ */
+function sendGrpcRejection(ex: Exchange, e: GatewayErrorSpec, own: FilterResponse): void {
+  const headers: MutableHeaders = { ...own.headers };
+  delete headers['content-length'];
+  addFilterResponseHeaders(ex, headers);
+  const text = own.grpcMessage ?? own.body.subarray(0, GRPC_MESSAGE_MAX_BYTES).toString('utf8').trimEnd();
+  headers['content-type'] = 'application/grpc';
+  headers['grpc-status'] = String(grpcStatusForHttp(own.status));
+  headers['grpc-message'] = grpcMessage(text);
+  headers['x-gatehouse-error'] = e.code;
+  headers['x-request-id'] = ex.requestId;
+  endWithHeadersOnly(ex, 200, headers as OutgoingHttpHeaders);
 }
 
 export function sendDirect(ex: Exchange, status: number, body: Buffer, contentType: string): void {

@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, type TestGateway, gatewayPreamble } from '../helpers/gateway.ts';
@@ -240,6 +241,57 @@ test('denied: the service status, headers and body reach the client, nothing rea
   assert.equal(plain.status, 403);
   assert.equal(JSON.parse(plain.body).error, 'ext_authz_denied');
   assert.equal(up.seen.length, seenBefore, 'no denied request reached the upstream');
+});
+
+test('denied, to a real gRPC client: a gRPC status it can act on (mapped from the denial\'s HTTP status), the body as its message, the headers as metadata', async () => {
+  // Answers are chosen by path prefix: these gRPC method paths fall under the denial prefixes above
+  // (the denial test registers them; set here too so this test stands alone).
+  answers.set('/denied', () => ({
+    status: { code: 7 },
+    denied_response: {
+      status: { code: 'Unauthorized' },
+      headers: [
+        { header: { key: 'www-authenticate', value: 'Bearer realm="partner"' } },
+        { header: { key: 'content-type', value: 'text/plain' } },
+      ],
+      body: 'partner key required\n',
+    },
+  }));
+  answers.set('/denied-plain', () => ({ status: { code: 16 } }));
+  const client = new grpc.Client(`localhost:${gw.httpsPort}`, grpc.credentials.createSsl(pki.read('ca.crt')));
+  const call = (path: string) =>
+    new Promise<grpc.ServiceError>((resolve, reject) => {
+      const metadataSeen: grpc.Metadata[] = [];
+      const c = client.makeUnaryRequest(
+        path,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from('hello'),
+        (err) => (err ? resolve(Object.assign(err, { metadata: metadataSeen[0] ?? err.metadata })) : reject(new Error('the call succeeded'))),
+      );
+      c.on('metadata', (m: grpc.Metadata) => metadataSeen.push(m));
+    });
+  const seenBefore = up.seen.length;
+  try {
+    const denied = await call('/denied.Partner/Call');
+    assert.equal(denied.code, grpc.status.UNAUTHENTICATED); // 401
+    assert.equal(denied.details, 'partner key required');
+    assert.deepEqual(denied.metadata.get('www-authenticate'), ['Bearer realm="partner"']);
+    assert.deepEqual(denied.metadata.get('x-gatehouse-error'), ['ext_authz_denied']);
+    const plain = await call('/denied-plain.Partner/Call');
+    assert.equal(plain.code, grpc.status.PERMISSION_DENIED); // 403: the service sent no response of its own
+    assert.match(plain.details, /denied/i);
+    // What grpc-js read was the gateway's answer, not a protocol error: HTTP 200 and a trailers-only head.
+    const raw = await h2(pki, gw.httpsPort, '/denied.Partner/Call', { method: 'POST', headers: { 'content-type': 'application/grpc', te: 'trailers' }, body: Buffer.alloc(5) });
+    assert.equal(raw.status, 200);
+    assert.equal(raw.headers['content-type'], 'application/grpc');
+    assert.equal(raw.headers['grpc-status'], '16');
+    assert.equal(raw.headers['grpc-message'], 'partner key required');
+    assert.equal(raw.body, '');
+  } finally {
+    client.close();
+  }
+  assert.equal(up.seen.length, seenBefore, 'no denied call reached the upstream');
 });
 
 test('a denial after part of the body was read for the check drains the rest: the HTTP/1.1 connection serves the next request', async () => {

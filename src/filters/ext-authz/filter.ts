@@ -36,7 +36,7 @@ function denial(ex: Exchange, d: Deny): Rejection {
   // No body from the service: the gateway's JSON error, with the service's status and headers.
   const headers = { ...d.headers, 'content-type': 'application/json', 'cache-control': 'no-store' };
   const body = Buffer.from(errorBody(Errors.extAuthzDenied, ex.requestId));
-  return { error: Errors.extAuthzDenied, response: { status: d.status, headers, body } };
+  return { error: Errors.extAuthzDenied, response: { status: d.status, headers, body, grpcMessage: Errors.extAuthzDenied.message } };
 }
 
 export class ExtAuthzFilter implements RequestFilter {

@@ -182,8 +182,8 @@ const GRPC_MESSAGE_MAX_BYTES = 1024;
  * A filter's own answer (an ext_authz denial) to a gRPC client, in gRPC's terms as Envoy's local replies
  * are: HTTP 200 trailers-only, `grpc-status` mapped from the answer's HTTP status (401
  * UNAUTHENTICATED, 403 PERMISSION_DENIED, …), the body's text (its first 1 KiB) as `grpc-message`, the
- * answer's headers beside them. A plain HTTP 401 with a text body would reach a gRPC client as a
- * protocol error, not a status it can act on.
+ * answer's headers beside them. A plain HTTP 401 with a text body reaches a gRPC client as a bare
+ * HTTP failure ("Received HTTP status code 401"), without the service's message.
  */
 function sendGrpcRejection(ex: Exchange, e: GatewayErrorSpec, own: FilterResponse): void {
   const headers: MutableHeaders = { ...own.headers };

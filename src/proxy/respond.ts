@@ -63,17 +63,22 @@ export function sendError(ex: Exchange, e: GatewayErrorSpec, extraHeaders?: Reco
  * END_STREAM) carrying `grpc-status` and `grpc-message`, with the error code beside them.
  */
 function sendGrpcError(ex: Exchange, e: GatewayErrorSpec, extraHeaders: Record<string, string> | undefined, ends: boolean): void {
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/grpc',
-    'grpc-status': String(e.grpcStatus),
-    'grpc-message': grpcMessage(e.message),
-    'x-gatehouse-error': e.code,
-    'x-request-id': ex.requestId,
-  };
+  const headers = grpcAnswerHeaders(ex, e.grpcStatus, e.message, e.code);
   addFilterResponseHeaders(ex, headers);
   if (extraHeaders) Object.assign(headers, extraHeaders);
   if (ends) endRequestStream(ex, headers);
   endWithHeadersOnly(ex, 200, headers);
+}
+
+/** The head of a trailers-only gRPC answer the gateway makes itself. */
+function grpcAnswerHeaders(ex: Exchange, grpcStatus: number, message: string, code: string): Record<string, string | number> {
+  return {
+    'content-type': 'application/grpc',
+    'grpc-status': String(grpcStatus),
+    'grpc-message': grpcMessage(message),
+    'x-gatehouse-error': code,
+    'x-request-id': ex.requestId,
+  };
 }
 
 /** HTTP/1.1: ask to close; HTTP/2: reset the stream with NO_ERROR after the answer if the body is still coming. */
@@ -190,11 +195,8 @@ function sendGrpcRejection(ex: Exchange, e: GatewayErrorSpec, own: FilterRespons
   delete headers['content-length'];
   addFilterResponseHeaders(ex, headers);
   const text = own.grpcMessage ?? own.body.subarray(0, GRPC_MESSAGE_MAX_BYTES).toString('utf8').trimEnd();
-  headers['content-type'] = 'application/grpc';
-  headers['grpc-status'] = String(grpcStatusForHttp(own.status));
-  headers['grpc-message'] = grpcMessage(text);
-  headers['x-gatehouse-error'] = e.code;
-  headers['x-request-id'] = ex.requestId;
+  // The gateway's own gRPC headers last: the filter's cannot replace them.
+  Object.assign(headers, grpcAnswerHeaders(ex, grpcStatusForHttp(own.status), text, e.code));
   endWithHeadersOnly(ex, 200, headers as OutgoingHttpHeaders);
 }
 

@@ -80,11 +80,11 @@ export interface CompiledRoute {
   readonly origin: ConfigOrigin;
   /** Position in the virtual host: first match wins, so lower wins. */
   readonly order: number;
+  /** The `match` it was compiled from (a reload with an equal one keeps `matches` and `conditions`). */
+  readonly matchConfig: RouteMatchConfig;
   /** Every predicate of the route's `match` (path, methods, headers, query). */
   matches(r: RouteRequest): boolean;
   /** The same predicates one by one, named: what `explain` walks (router/explain.ts). */
-  /** The `match` it was compiled from (a reload with an equal one keeps `matches` and `conditions`). */
-  readonly matchConfig: RouteMatchConfig;
   readonly conditions: readonly RouteCondition[];
   /** The route's request counters and duration histogram (observability/request-stats.ts). */
   readonly stats: RouteStats;

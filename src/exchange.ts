@@ -1,5 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import type { H2Request } from './listener/h2-stream.ts';
 import type { Duplex, Readable } from 'node:stream';
 import type { CompiledRoute } from './router/types.ts';
 import type { Cluster } from './upstream/cluster.ts';
@@ -7,8 +7,9 @@ import type { Endpoint } from './upstream/endpoint.ts';
 import type { ListenerView } from './runtime/generation.ts';
 import type { RequestSpan } from './observability/tracing/request-span.ts';
 
-export type GatewayRequest = IncomingMessage | Http2ServerRequest;
-/** What the gateway uses of a response; node's HTTP/1.1 and HTTP/2-compat responses both fit it. */
+/** node's HTTP/1.1 request, or an HTTP/2 stream's (listener/h2-stream.ts). */
+export type GatewayRequest = IncomingMessage | H2Request;
+/** What the gateway uses of a response; node's HTTP/1.1 response and H2Response both fit it. */
 export interface GatewayResponse {
   readonly headersSent: boolean;
   readonly writableFinished: boolean;

@@ -1,6 +1,6 @@
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
-import type { Http2ServerRequest } from 'node:http2';
 import type { Exchange } from './exchange.ts';
+import { H2Request } from './listener/h2-stream.ts';
 
 // The request body before it is forwarded: does the request have one, and keeping a small one so a
 // retry or a mirror can replay it (or an ext_authz check can read its first bytes). The body is read up
@@ -12,9 +12,15 @@ import type { Exchange } from './exchange.ts';
 /** True when the request carries a body (HTTP/2: the stream did not end with the headers). */
 export function requestHasBody(ex: Exchange): boolean {
   const req = ex.req;
-  if ('stream' in req) return !(req as Http2ServerRequest).stream.endAfterHeaders;
+  if (req instanceof H2Request) return !req.stream.endAfterHeaders;
   const h = req.headers;
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
+
+/** The request body as a Readable: node's HTTP/1.1 request itself, or the HTTP/2 stream's body. */
+export function requestBody(ex: Exchange): Readable {
+  const req = ex.req;
+  return req instanceof H2Request ? req.body() : req;
 }
 
 export class BodyTooLargeError extends Error {

@@ -14,6 +14,7 @@ import { guardControlFlood } from './h2-control-flood.ts';
 import type { ConnectionBudget } from '../overload/connection-budget.ts';
 import { H1, H2, type ListenerStats } from '../observability/request-stats.ts';
 import { tagHttp2Session, tagTlsSocket } from './tls-version.ts';
+import { streamListener } from './h2-stream.ts';
 
 // One public TLS listener: TLS 1.2/1.3, SNI from the current generation, ALPN h2 + http/1.1 on one
 // port (node's HTTP/2 server with its HTTP/1.1 fallback), and every client-controlled size and time
@@ -150,8 +151,12 @@ export function createHttpsListener(
         maxSessionInvalidFrames: 1000,
         maxSessionRejectedStreams: 100,
       },
-      serve,
+      serve, // HTTP/1.1 through the fallback
     );
+    // HTTP/2 on the core stream API (h2-stream.ts): adding a 'request' listener made node install its
+    // compat layer as the 'stream' listener; ours replaces it.
+    server.removeAllListeners('stream');
+    server.on('stream', streamListener(onRequest));
     server.on('session', (session: ServerHttp2Session) => {
       h2Sessions.add(session);
       if (closed) gracefulGoaway(session); // a connection accepted just before the port closed

@@ -1,6 +1,7 @@
-import type { Http2ServerRequest, Http2Session } from 'node:http2';
+import type { Http2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { GatewayRequest } from '../exchange.ts';
+import { H2Request } from './h2-stream.ts';
 
 // The TLS version of a client connection, read once at the handshake and kept on the connection
 // (the TLS socket for HTTP/1.1, the session for HTTP/2), so a request reads it with one property
@@ -21,6 +22,6 @@ export function tagHttp2Session(session: Http2Session): void {
 
 /** `TLSv1.3`, `TLSv1.2`, or null when unknown. Call while the request is live. */
 export function tlsVersionOf(req: GatewayRequest): string | null {
-  const owner = (req.httpVersionMajor === 2 ? (req as Http2ServerRequest).stream.session : req.socket) as Tagged | undefined;
+  const owner = (req instanceof H2Request ? req.stream.session : req.socket) as Tagged | undefined;
   return owner?.[TLS_VERSION] ?? null;
 }

@@ -19,7 +19,7 @@ import {
   type FailureKind,
   type RetryPolicy,
 } from './retry-policy.ts';
-import { BodyLimit, BodyTooLargeError, keepSmallBody, requestHasBody } from '../request-body.ts';
+import { BodyLimit, BodyTooLargeError, keepSmallBody, requestBody, requestHasBody } from '../request-body.ts';
 import { mirrorSelected, sendMirror } from './mirror.ts';
 import { FlagBit } from '../observability/response-flags.ts';
 import type { TrySpan } from '../observability/tracing/request-span.ts';
@@ -450,7 +450,7 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
     run.start(null);
     return;
   }
-  const req = ex.req as Readable;
+  const req = requestBody(ex);
   const cl = ex.req.headers['content-length'];
   if (retry === null && mirror === null) {
     // With a Content-Length the limit was checked up front; without one, count as it streams.

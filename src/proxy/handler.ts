@@ -14,7 +14,7 @@ import { forward } from './forward.ts';
 import { proxyWebSocket, SocketResponse } from './websocket.ts';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import { H2Request } from '../listener/h2-stream.ts';
 import { startTrace } from '../observability/trace-context.ts';
 import { tlsVersionOf } from '../listener/tls-version.ts';
 import './metrics.ts'; // registers the retry/mirror/fault counters with /metrics
@@ -66,7 +66,7 @@ function serve(
     // HTTP/2: a stream the client reset counts as "finished" (node ends its writable side when it
     // closes), so its RST_STREAM code tells; forwarding on would leave an upstream response nobody
     // reads, its connection paused forever.
-    if (!res.writableFinished || (req.httpVersionMajor === 2 && (req as Http2ServerRequest).stream.rstCode !== 0)) {
+    if (!res.writableFinished || (req instanceof H2Request && req.stream.rstCode !== 0)) {
       ex.clientClosed = true;
       ex.abortUpstream?.(new Error('client closed the connection'));
     }
@@ -134,7 +134,7 @@ function route(ex: Exchange, view: ListenerView): void {
 
   // node enforces requestTimeout on HTTP/1.1 only: bound an HTTP/2 request body the same way, so a
   // stream that trickles its body forever cannot hold an upstream connection.
-  if (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders) {
+  if (req instanceof H2Request && !req.stream.endAfterHeaders) {
     armRequestDeadline(ex, listener.limits.requestTimeoutMs);
   }
 
@@ -170,14 +170,14 @@ function route(ex: Exchange, view: ListenerView): void {
 
 /** 408 (or, once the response started, a reset) when the request body is not complete in time. */
 function armRequestDeadline(ex: Exchange, ms: number): void {
-  const req = ex.req;
+  const req = ex.req as H2Request;
   const timer = setTimeout(() => {
     if (req.complete || ex.clientClosed) return;
     sendError(ex, Errors.requestTimeout); // first: the upstream abort below then finds the exchange answered
     ex.abortUpstream?.(new Error('request timeout'));
   }, ms);
   const clear = () => clearTimeout(timer);
-  req.once('end', clear);
+  req.stream.once('end', clear);
   ex.res.once('close', clear);
 }
 

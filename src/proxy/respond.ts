@@ -1,8 +1,9 @@
-import { constants as h2constants, type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+import { constants as h2constants, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { errorBody, grpcStatusForHttp, type GatewayErrorSpec } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import type { FilterResponse, Rejection } from '../filters/filter.ts';
+import { H2Request, H2Response } from '../listener/h2-stream.ts';
 
 // Responses the gateway makes itself: errors (JSON per SPEC, or gRPC's own form for gRPC clients),
 // direct responses and redirects.
@@ -83,15 +84,14 @@ function grpcAnswerHeaders(ex: Exchange, grpcStatus: number, message: string, co
 
 /** HTTP/1.1: ask to close; HTTP/2: reset the stream with NO_ERROR after the answer if the body is still coming. */
 function endRequestStream(ex: Exchange, headers: Record<string, string | number>): void {
-  if (ex.req.httpVersionMajor === 1) {
+  const req = ex.req;
+  if (!(req instanceof H2Request)) {
     headers.connection = 'close';
     return;
   }
-  const req = ex.req as Http2ServerRequest;
-  if (req.complete || req.stream.endAfterHeaders) return;
+  if (req.complete) return;
   // RFC 9113 §8.1: a server that answered before the request ended may ask the client to stop
   // sending with RST_STREAM(NO_ERROR); otherwise the stream stays half-open until the session ends.
-  // (the stream's own 'finish': compat responses report theirs only when both sides are done)
   const stream = req.stream;
   stream.once('finish', () => {
     if (!stream.destroyed) stream.close(h2constants.NGHTTP2_NO_ERROR);
@@ -100,18 +100,13 @@ function endRequestStream(ex: Exchange, headers: Record<string, string | number>
 
 /**
  * Ends the response with its head only. Over HTTP/2 this is one HEADERS frame with END_STREAM, which
- * gRPC clients need to read a trailers-only answer (node's compat writeHead sends the headers at once
- * and the end of stream in a separate frame).
+ * gRPC clients need to read a trailers-only answer.
  */
 export function endWithHeadersOnly(ex: Exchange, status: number, headers: OutgoingHttpHeaders): void {
   const res = ex.res;
-  if (ex.req.httpVersionMajor === 2 && 'stream' in res) {
-    const stream = (res as unknown as Http2ServerResponse).stream;
-    if (!stream.destroyed && !stream.headersSent) {
-      stream.respond({ ...headers, ':status': status }, { endStream: true });
-      res.end();
-      return;
-    }
+  if (res instanceof H2Response) {
+    res.respondHeadersOnly(status, headers);
+    return;
   }
   res.writeHead(status, headers);
   res.end();

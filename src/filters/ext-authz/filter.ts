@@ -1,8 +1,7 @@
-import type { Readable } from 'node:stream';
 import { errorBody, Errors } from '../../errors.ts';
 import type { Exchange } from '../../exchange.ts';
 import { log } from '../../observability/logger.ts';
-import { BodyTooLargeError, keepSmallBody, requestHasBody } from '../../request-body.ts';
+import { BodyTooLargeError, keepSmallBody, requestBody, requestHasBody } from '../../request-body.ts';
 import type { FilterResult, Rejection, RequestFilter } from '../filter.ts';
 import { applyAllow } from './apply.ts';
 import type { BodyPart, CheckSettings } from './check-request.ts';
@@ -58,7 +57,7 @@ export class ExtAuthzFilter implements RequestFilter {
     const cl = ex.req.headers['content-length'];
     return new Promise((resolve) => {
       keepSmallBody(
-        ex.req as Readable,
+        requestBody(ex),
         cl !== undefined ? Number(cl) : null,
         maxBytes,
         ex.view.listener.limits.maxBodyBytes,

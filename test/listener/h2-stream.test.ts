@@ -1,0 +1,157 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import { testPki, type TestPki } from '../helpers/pki.ts';
+import { startUpstream, echoHandler, type TestUpstream } from '../helpers/upstream.ts';
+import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
+import { RawH2, FrameType, Flag, requestBlock } from '../helpers/h2-raw.ts';
+
+// HTTP/2 requests are served on node's core stream API (src/listener/h2-stream.ts), not its compat
+// layer: what the compat layer did for us must still hold (Expect, CONNECT, HEAD, bodies both ways,
+// a client that leaves mid-upload), and a response framed by Content-Length ends with its last DATA
+// frame instead of an extra empty one.
+
+let pki: TestPki;
+let up: TestUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  pki = await testPki();
+  up = await startUpstream({
+    handler: (req, res) => {
+      if (req.url === '/stream') {
+        // chunked: no Content-Length, so the gateway's response may wait for trailers
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('one,');
+        res.end('two');
+        return;
+      }
+      if (req.url === '/framed') {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '11' });
+        res.end('hello there');
+        return;
+      }
+      echoHandler(req, res);
+    },
+  });
+  gw = await startGateway(basicConfig(pki, { endpoint: up.address }));
+});
+after(async () => {
+  await gw.close();
+  await up.close();
+});
+
+interface H2Answer {
+  status: number;
+  headers: http2.IncomingHttpHeaders;
+  body: string;
+  continued: boolean;
+}
+
+function request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer): Promise<H2Answer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, { endStream: body === undefined });
+    let continued = false;
+    let head: http2.IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on('continue', () => {
+      continued = true;
+      stream.end(body);
+    });
+    stream.on('response', (h) => (head = h));
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve({ status: Number(head[':status']), headers: head, body: Buffer.concat(chunks).toString(), continued }));
+    stream.on('error', reject);
+    if (body !== undefined && headers.expect === undefined) stream.end(body);
+  });
+}
+
+function connect(): http2.ClientHttp2Session {
+  const s = http2.connect(`https://localhost:${gw.httpsPort}`, { ca: pki.read('ca.crt') });
+  s.on('error', () => undefined);
+  return s;
+}
+
+test('GET, HEAD and a POST body are served over HTTP/2 streams', async () => {
+  const s = connect();
+  try {
+    const get = await request(s, { ':method': 'GET', ':path': '/a?q=1' });
+    assert.equal(get.status, 200);
+    assert.equal(JSON.parse(get.body).url, '/a?q=1');
+
+    const head = await request(s, { ':method': 'HEAD', ':path': '/a' });
+    assert.equal(head.status, 200);
+    assert.equal(head.body, '', 'no body to HEAD');
+
+    const payload = Buffer.alloc(200_000, 7); // larger than one flow-control window's first frames
+    const post = await request(s, { ':method': 'POST', ':path': '/upload', 'content-type': 'application/octet-stream' }, payload);
+    assert.equal(post.status, 200);
+    assert.equal(JSON.parse(post.body).bodyBytes, payload.length);
+
+    const chunked = await request(s, { ':method': 'GET', ':path': '/stream' });
+    assert.equal(chunked.status, 200);
+    assert.equal(chunked.body, 'one,two');
+  } finally {
+    s.close();
+  }
+});
+
+test('Expect: 100-continue is answered before the body; any other expectation is refused with 417', async () => {
+  const s = connect();
+  try {
+    const body = Buffer.from('after the interim answer');
+    const ok = await request(s, { ':method': 'POST', ':path': '/x', expect: '100-continue' }, body);
+    assert.equal(ok.continued, true, 'the client got 100 Continue');
+    assert.equal(ok.status, 200);
+    assert.equal(JSON.parse(ok.body).bodyBytes, body.length);
+
+    const refused = await request(s, { ':method': 'GET', ':path': '/x', expect: 'something-else' });
+    assert.equal(refused.status, 417);
+  } finally {
+    s.close();
+  }
+});
+
+test('CONNECT over HTTP/2 is refused with 405 and the session keeps serving', async () => {
+  const s = connect();
+  try {
+    const connectReply = await request(s, { ':method': 'CONNECT', ':authority': 'example.com:443' });
+    assert.equal(connectReply.status, 405);
+    const after = await request(s, { ':method': 'GET', ':path': '/after' });
+    assert.equal(after.status, 200);
+  } finally {
+    s.close();
+  }
+});
+
+test('a response with Content-Length ends with its last DATA frame (no trailing empty frame)', async () => {
+  const c = await RawH2.connect(gw.httpsPort, pki.read('ca.crt'));
+  try {
+    c.headers(1, requestBlock({ path: '/framed' }));
+    const last = await c.waitFor((f) => f.streamId === 1 && (f.flags & Flag.END_STREAM) !== 0, 'END_STREAM on stream 1');
+    const frames = c.frames.filter((f) => f.streamId === 1);
+    assert.equal(frames[0].type, FrameType.HEADERS);
+    assert.equal(last.type, FrameType.DATA);
+    const data = frames.filter((f) => f.type === FrameType.DATA);
+    assert.ok(c.dataBytes > 0, 'the body came');
+    assert.equal(data.length, 1, `one DATA frame for a small framed body, got ${data.length}`);
+  } finally {
+    c.destroy();
+  }
+});
+
+test('a client that resets its upload mid-body costs that stream only', async () => {
+  const s = connect();
+  try {
+    const stream = s.request({ ':method': 'POST', ':path': '/upload', 'content-length': '100000' }, { endStream: false });
+    stream.on('error', () => undefined);
+    stream.write(Buffer.alloc(10_000));
+    await new Promise((r) => setTimeout(r, 100));
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+    await new Promise((r) => stream.once('close', r));
+    const next = await request(s, { ':method': 'GET', ':path': '/next' });
+    assert.equal(next.status, 200, 'the session still serves');
+  } finally {
+    s.close();
+  }
+});

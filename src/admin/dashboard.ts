@@ -132,6 +132,7 @@ function render(s) {
     s.draining ? pill('draining', 'warn') : null,
     pill('config v' + (s.version ?? '–'), s.lastReloadError ? 'warn' : 'ok'),
     pill(s.inflight + ' in flight'),
+    s.workers ? pill(s.workers + ' workers', 'ok') : null,
     pill(s.xds ? 'xDS ' + s.xds.server : 'xDS off', s.xds ? 'ok' : ''),
     pill(s.tracing ? 'tracing ' + Math.round(s.tracing.sampleRatio * 100) + '%' : 'tracing off', s.tracing ? 'ok' : ''),
   ].filter(Boolean));

@@ -4,6 +4,7 @@ import { parseHostPort } from '../upstream/cluster.ts';
 import { adminAllowed, pathOf } from './auth.ts';
 import type { AdminServer } from './server.ts';
 import type { AdminAnswer, WorkerSummary } from '../runtime/workers/worker-group.ts';
+import { mergeStats } from './stats-merge.ts';
 
 // The admin address under --workers, served by the primary for the whole group:
 //   GET /healthz  200 while the primary runs;
@@ -11,6 +12,7 @@ import type { AdminAnswer, WorkerSummary } from '../runtime/workers/worker-group
 //                 worker's pid, readiness, config version and restarts);
 //   GET /metrics  every worker's registry aggregated by prom-client's AggregatorRegistry (counters and
 //                 histograms summed; a metric can choose another aggregator), then the primary's own;
+//   GET /stats    every worker's /stats merged (stats-merge.ts): the dashboard draws the whole group;
 //   anything else (config, clusters, routes, dashboard, JWKS…) is handed to one ready worker, which
 //                 answers with its own admin API: every worker compiles the same config.
 // The admin token rule is the same as a single process's (auth.ts), checked here before anything.
@@ -19,8 +21,12 @@ export interface GroupView {
   readonly ready: boolean;
   readonly isDraining: boolean;
   summary(): WorkerSummary[];
-  adminRequest(req: { method: string; url: string; headers: Record<string, string | string[]>; remoteAddress: string; body: string }): Promise<AdminAnswer>;
+  adminRequest(req: AdminRequest): Promise<AdminAnswer>;
+  /** The same request to every worker that is up. */
+  adminRequestAll(req: AdminRequest): Promise<AdminAnswer[]>;
 }
+
+type AdminRequest = { method: string; url: string; headers: Record<string, string | string[]>; remoteAddress: string; body: string };
 
 const MAX_BODY_BYTES = 64 * 1024;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);
@@ -62,15 +68,31 @@ export async function startPrimaryAdmin(
     if (body === null) return json(res, 413, { error: 'body_too_large' });
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
-    const answer = await group.adminRequest({
+    const forwarded: AdminRequest = {
       method: req.method ?? 'GET',
       url: req.url ?? '/',
       headers,
       remoteAddress: req.socket.remoteAddress ?? '',
       body: body.toString('base64'),
-    });
+    };
+    if (req.method === 'GET' && path === '/stats') return groupStats(res, forwarded);
+    const answer = await group.adminRequest(forwarded);
     res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length });
     res.end(answer.body);
+  }
+
+  async function groupStats(res: http.ServerResponse, req: AdminRequest): Promise<void> {
+    const parts: Record<string, unknown>[] = [];
+    for (const a of await group.adminRequestAll(req)) {
+      if (a.status !== 200) continue; // a worker that timed out or is starting: the others still count
+      try {
+        parts.push(JSON.parse(a.body.toString('utf8')) as Record<string, unknown>);
+      } catch {
+        /* not JSON: left out */
+      }
+    }
+    if (parts.length === 0) return json(res, 503, { error: 'no_worker', message: 'no worker is up to answer' });
+    json(res, 200, mergeStats(parts));
   }
 
   const hp = parseHostPort(cfg.address) ?? { host: '127.0.0.1', port: 9901 };

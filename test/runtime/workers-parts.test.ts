@@ -2,12 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RestartBackoff } from '../../src/runtime/workers/backoff.ts';
 import { aggregateHealth } from '../../src/runtime/workers/health-aggregate.ts';
+import { mergeStats } from '../../src/admin/stats-merge.ts';
 import { adminAllowed } from '../../src/admin/auth.ts';
 import { buildAdmin } from '../../src/admin/server.ts';
 import type { AdminState } from '../../src/admin/state.ts';
 import type { HealthSnapshot, ServingStatus } from '../../src/health/health-statuses.ts';
 
-// The pure parts of --workers and admin access: restart backoff, group health, the token rule.
+// The pure parts of --workers and admin access: restart backoff, group health, the group's /stats, the token rule.
 
 const snap = (o: Record<string, ServingStatus>): HealthSnapshot => new Map(Object.entries(o));
 
@@ -74,5 +75,65 @@ describe('admin access', () => {
     assert.equal((await from('/metrics')).statusCode, 401);
     assert.equal((await from('/config', { authorization: 'Bearer s3cret' })).statusCode, 200);
     await app.close();
+  });
+});
+
+describe('mergeStats (the group /stats under --workers)', () => {
+  const worker = (o: { requests: number; ejected: boolean; healthy: boolean; limited: number; version?: number }) => ({
+    time: 1000 + o.requests,
+    version: o.version ?? 3,
+    ready: true,
+    draining: false,
+    inflight: 1,
+    lastReloadError: null,
+    listeners: [{ name: 'public', address: '127.0.0.1:8443', connections: { 'http/1.1': 2, h2: 1 }, activeRequests: { 'http/1.1': 1, h2: 0 }, requests: o.requests }],
+    routes: [
+      {
+        virtualHost: 'main', name: 'all', action: 'forward',
+        split: [{ cluster: 'v1', weight: 90, percent: 90 }, { cluster: 'v2', weight: 10, percent: 10 }],
+        requests: o.requests, errors: 1, byClass: { '1xx': 0, '2xx': o.requests - 1, '3xx': 0, '4xx': 0, '5xx': 1, none: 0 },
+        byCluster: [{ cluster: 'v1', requests: o.requests - 2, errors: 1 }, { cluster: 'v2', requests: 2, errors: 0 }],
+      },
+    ],
+    unrouted: { requests: 3, errors: 0, byClass: { '4xx': 3 } },
+    clusters: [
+      {
+        name: 'v1', policy: 'round_robin', panic: false, inflight: 1, pending: 0, requests: o.requests, errors: 1, byClass: { '2xx': o.requests - 1, '5xx': 1 },
+        endpoints: [{ address: '10.0.0.1:8080', weight: 5, priority: 0, healthy: o.healthy, ejected: o.ejected, serving: !o.ejected, active: 1, timesEjected: o.ejected ? 1 : 0 }],
+      },
+    ],
+    rateLimits: [{ policy: 'per-ip', allowed: 10, limited: o.limited }],
+  });
+
+  it('sums the counters, keeps config values, and is strict about endpoint state', () => {
+    const m = mergeStats([worker({ requests: 12, ejected: false, healthy: true, limited: 1 }), worker({ requests: 8, ejected: true, healthy: true, limited: 2, version: 4 })]) as any;
+    assert.equal(m.workers, 2);
+    assert.equal(m.version, 3, 'the first worker\'s config version, not a sum');
+    assert.equal(m.time, 1012);
+    assert.equal(m.inflight, 2);
+    assert.deepEqual(m.listeners[0].connections, { 'http/1.1': 4, h2: 2 });
+    assert.equal(m.listeners[0].requests, 20);
+    const r = m.routes[0];
+    assert.equal(r.requests, 20);
+    assert.equal(r.byClass['2xx'], 18);
+    assert.deepEqual(r.byCluster, [{ cluster: 'v1', requests: 16, errors: 2 }, { cluster: 'v2', requests: 4, errors: 0 }]);
+    assert.deepEqual(r.split.map((x: any) => x.weight), [90, 10], 'split weights are config, not counters');
+    assert.equal(m.unrouted.requests, 6);
+    const c = m.clusters[0];
+    assert.equal(c.requests, 20);
+    assert.equal(c.byClass['5xx'], 2);
+    assert.equal(c.endpoints[0].weight, 5);
+    assert.equal(c.endpoints[0].ejected, true, 'ejected by one worker: shown ejected');
+    assert.equal(c.endpoints[0].serving, false);
+    assert.equal(c.endpoints[0].timesEjected, 1);
+    assert.deepEqual(m.rateLimits, [{ policy: 'per-ip', allowed: 20, limited: 3 }]);
+  });
+
+  it('one worker: its own numbers', () => {
+    const one = worker({ requests: 5, ejected: false, healthy: true, limited: 0 });
+    const m = mergeStats([one]) as any;
+    assert.equal(m.routes[0].requests, 5);
+    assert.equal(m.workers, 1);
+    assert.throws(() => mergeStats([]), /no worker/);
   });
 });

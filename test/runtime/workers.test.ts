@@ -13,7 +13,7 @@ import { keepAliveRequest } from '../helpers/traffic.ts';
 import { healthClient } from '../helpers/grpc-health.ts';
 
 // `--workers 2` as a real process tree: both workers serve, the primary answers readiness, gRPC
-// health and /metrics for the whole group (metrics aggregated), admin requests reach a worker, a
+// health, /metrics and /stats for the whole group (aggregated), admin requests reach a worker, a
 // reload reaches every worker, a killed worker is replaced, one that cannot start is retried with a
 // growing backoff, and SIGTERM drains both before the primary exits 0.
 
@@ -122,6 +122,11 @@ test('--workers 2: serve, aggregate, reload, replace, back off, drain', async ()
     await eventually(async () => (await metric(cfg.adminPort, 'gatehouse_ratelimit_allowed_total{policy="counted"}')) === 20, '20 requests counted once each');
     assert.equal(await seriesSum(cfg.adminPort, 'gatehouse_requests_total'), 20, 'gatehouse_requests_total of both workers');
     assert.equal(await metric(cfg.adminPort, 'gatehouse_workers_ready'), 2);
+    // /stats (the dashboard's data): both workers' counters merged, not one worker's share.
+    const stats = (await (await fetch(`http://127.0.0.1:${cfg.adminPort}/stats`)).json()) as { workers: number; routes: Array<{ name: string; requests: number }>; rateLimits: Array<{ policy: string; allowed: number }> };
+    assert.equal(stats.workers, 2);
+    assert.equal(stats.routes.find((r) => r.name === 'all')?.requests, 20, 'every request of both workers');
+    assert.equal(stats.rateLimits.find((r) => r.policy === 'counted')?.allowed, 20);
 
     // gRPC health for the group, and admin requests answered by a worker through the primary.
     assert.deepEqual(await health.check(''), { status: 'SERVING' });

@@ -135,6 +135,16 @@ export class WorkerGroup {
       this.slots.find((s) => s.worker?.isConnected() && s.health?.get('') === 'SERVING') ??
       this.slots.find((s) => s.worker?.isConnected() && s.health !== null);
     if (!slot) return Promise.resolve(jsonAnswer(503, { error: 'no_worker', message: 'no worker is up to answer' }));
+    return this.askWorker(slot, req);
+  }
+
+  /** Hands an admin request to every worker that is up (the group's /stats), answers in slot order. */
+  adminRequestAll(req: Omit<AdminRequestMessage, 'gatehouse' | 'id'>): Promise<AdminAnswer[]> {
+    const up = this.slots.filter((s) => s.worker?.isConnected() && s.health !== null);
+    return Promise.all(up.map((s) => this.askWorker(s, req)));
+  }
+
+  private askWorker(slot: Slot, req: Omit<AdminRequestMessage, 'gatehouse' | 'id'>): Promise<AdminAnswer> {
     const id = this.nextAdminId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

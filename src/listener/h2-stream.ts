@@ -59,6 +59,12 @@ class H2RequestBody extends Readable {
   private reading = false;
   constructor(private readonly stream: ServerHttp2Stream) {
     super({ autoDestroy: false });
+    if (stream.destroyed) {
+      // read after the client left (a slow filter ran meanwhile): an ended body, and 'close' for a waiting reader
+      this.push(null);
+      process.nextTick(() => this.emit('close'));
+      return;
+    }
     stream.once('end', () => this.push(null));
     // The stream closed before its body ended (a reset, the session gone): the body ends here, and
     // 'close' tells a reader that is still waiting that the client left.

@@ -5,6 +5,7 @@ import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, echoHandler, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
 import { RawH2, FrameType, Flag, requestBlock } from '../helpers/h2-raw.ts';
+import { H2Request } from '../../src/listener/h2-stream.ts';
 
 // HTTP/2 requests are served on node's core stream API (src/listener/h2-stream.ts), not its compat
 // layer: what the compat layer did for us must still hold (Expect, CONNECT, HEAD, bodies both ways,
@@ -153,5 +154,42 @@ test('a client that resets its upload mid-body costs that stream only', async ()
     assert.equal(next.status, 200, 'the session still serves');
   } finally {
     s.close();
+  }
+});
+
+test('a body read after the client reset its stream ends at once and says the client left', async () => {
+  // A slow filter can run past a client's RST_STREAM; reading the body then must not wait forever.
+  const server = http2.createServer();
+  const destroyed = new Promise<http2.ServerHttp2Stream>((resolve) =>
+    server.on('stream', (stream) => {
+      stream.on('error', () => undefined);
+      stream.once('close', () => resolve(stream));
+    }),
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = http2.connect(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+  client.on('error', () => undefined);
+  try {
+    const req = client.request({ ':method': 'POST', ':path': '/' }, { endStream: false });
+    req.on('error', () => undefined);
+    req.write('partial');
+    setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), 50);
+    const stream = await destroyed;
+    assert.equal(stream.destroyed, true);
+    const body = new H2Request(stream, { ':method': 'POST', ':path': '/' }, []).body();
+    const events: string[] = [];
+    body.on('data', () => events.push('data'));
+    await new Promise<void>((resolve) => {
+      body.once('end', () => events.push('end'));
+      body.once('close', () => {
+        events.push('close');
+        resolve();
+      });
+    });
+    assert.ok(events.includes('close'), `close was emitted: ${events.join(',')}`);
+    assert.ok(!events.includes('data'));
+  } finally {
+    client.close();
+    server.close();
   }
 });

@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import { createRequire } from 'node:module';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { adminAllowed, pathOf } from './auth.ts';
 import { parseHostPort } from '../upstream/cluster.ts';
 import { redactConfig } from '../config/redact.ts';
@@ -18,8 +19,21 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+// fastify builds its JSON-schema compilers when an instance is created (ajv: ~90 modules and ~1 MB of
+// heap in every gateway process); the admin API declares no schemas, so they load only if a route ever does.
+const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
+type SchemaCompilers = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+const LAZY_SCHEMA_COMPILERS: FastifyServerOptions['schemaController'] = {
+  compilersFactory: {
+    buildValidator: ((schemas: unknown, options: unknown) =>
+      fromFastify('@fastify/ajv-compiler')()(schemas, options)) as SchemaCompilers['buildValidator'],
+    buildSerializer: ((schemas: unknown, options: unknown) =>
+      fromFastify('@fastify/fast-json-stringify-compiler')()(schemas, options)) as SchemaCompilers['buildSerializer'],
+  },
+};
+
 export function buildAdmin(state: AdminState, token: string | undefined): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 1024, schemaController: LAZY_SCHEMA_COMPILERS });
   app.addHook('onRequest', async (req, reply) => {
     // The admin token, when set, is required from anywhere but loopback (the probes excepted: auth.ts).
     if (!adminAllowed(pathOf(req.url), req.socket.remoteAddress, req.headers.authorization, token)) {

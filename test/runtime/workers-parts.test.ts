@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import { RestartBackoff } from '../../src/runtime/workers/backoff.ts';
 import { aggregateHealth } from '../../src/runtime/workers/health-aggregate.ts';
@@ -8,7 +9,8 @@ import { buildAdmin } from '../../src/admin/server.ts';
 import type { AdminState } from '../../src/admin/state.ts';
 import type { HealthSnapshot, ServingStatus } from '../../src/health/health-statuses.ts';
 
-// The pure parts of --workers and admin access: restart backoff, group health, the group's /stats, the token rule.
+// The pure parts of --workers and admin access: restart backoff, group health, the group's /stats, the token
+// rule, the admin API's lazily loaded schema compilers.
 
 const snap = (o: Record<string, ServingStatus>): HealthSnapshot => new Map(Object.entries(o));
 
@@ -52,22 +54,23 @@ describe('admin access', () => {
     assert.equal(adminAllowed('/readyz/', '10.0.0.5', undefined, 't0k'), false, 'only the exact probe paths');
   });
 
+  const adminState = (): AdminState => ({
+    current: null,
+    ready: true,
+    draining: false,
+    inflight: 0,
+    lastReloadError: null,
+    routes: () => [],
+    clusters: () => [],
+    listenerStats: () => [],
+    certificates: () => [],
+    configVersion: () => 0,
+    lastReloadOk: () => true,
+    overloaded: false,
+  });
+
   it('the admin API applies it (a request from 10.0.0.5, as a kubelet or a stranger would send)', async () => {
-    const state: AdminState = {
-      current: null,
-      ready: true,
-      draining: false,
-      inflight: 0,
-      lastReloadError: null,
-      routes: () => [],
-      clusters: () => [],
-      listenerStats: () => [],
-      certificates: () => [],
-      configVersion: () => 0,
-      lastReloadOk: () => true,
-      overloaded: false,
-    };
-    const app = buildAdmin(state, 's3cret');
+    const app = buildAdmin(adminState(), 's3cret');
     const from = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, remoteAddress: '10.0.0.5', headers });
     assert.equal((await from('/readyz')).statusCode, 200);
     assert.equal((await from('/healthz')).statusCode, 200);
@@ -75,6 +78,21 @@ describe('admin access', () => {
     assert.equal((await from('/metrics')).statusCode, 401);
     assert.equal((await from('/config', { authorization: 'Bearer s3cret' })).statusCode, 200);
     await app.close();
+  });
+
+  it('fastify\'s JSON-schema compilers (ajv) load only when a route declares a schema', async () => {
+    const ajvLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/ajv/'));
+    const app = buildAdmin(adminState(), undefined);
+    assert.equal((await app.inject({ method: 'GET', url: '/config' })).statusCode, 200);
+    assert.equal(ajvLoaded(), false, 'the admin API declares no schema: ajv stays unloaded');
+    await app.close();
+
+    const withSchema = buildAdmin(adminState(), undefined);
+    withSchema.get('/probe', { schema: { querystring: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } } }, async () => ({ ok: true }));
+    assert.equal((await withSchema.inject({ method: 'GET', url: '/probe?n=x' })).statusCode, 400, 'validated once a schema appears');
+    assert.equal((await withSchema.inject({ method: 'GET', url: '/probe?n=3' })).statusCode, 200);
+    assert.equal(ajvLoaded(), true);
+    await withSchema.close();
   });
 });
 

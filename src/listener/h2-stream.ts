@@ -9,13 +9,17 @@ import type { TLSSocket } from 'node:tls';
 // the gateway what it uses of a request and a response (exchange.ts), straight over the stream:
 //  - the request body is wrapped in a Readable only when something reads it (`body()`);
 //  - a response framed by Content-Length ends with its last DATA frame (END_STREAM on the chunk that
-//    completes it, not an empty frame after); one that is not (a gRPC or chunked upstream answer) waits
-//    for trailers;
+//    completes it, not an empty frame after), or with its HEADERS frame when the length is 0; one that
+//    is not (a gRPC or chunked upstream answer) waits for trailers;
 //  - what compat did for the application is kept: `Expect` handling, CONNECT refused with 405, the
 //    `connection`-specific headers HTTP/2 forbids dropped from a response instead of failing it.
 
 /** Response fields HTTP/2 forbids (RFC 9113 §8.2.2): dropped, as node's compat layer dropped `connection`. */
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+const END_STREAM = Object.freeze({ endStream: true });
+const NO_TRAILERS = Object.freeze({ waitForTrailers: false });
+const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
 
 /** An HTTP/2 request as the gateway reads it: the stream's headers, and its body on demand. */
 export class H2Request {
@@ -126,7 +130,11 @@ export class H2Response {
     this.statusCode = status;
     this.trailersAwaited = !framed;
     this.remaining = framed ? length : -1;
-    stream.respond(out, { waitForTrailers: !framed });
+    if (length === 0) {
+      // nothing to follow (a redirect, an empty answer): one HEADERS frame with END_STREAM
+      this.ended = true;
+      stream.respond(out, END_STREAM);
+    } else stream.respond(out, framed ? NO_TRAILERS : WAIT_FOR_TRAILERS);
     return this;
   }
 
@@ -139,7 +147,7 @@ export class H2Response {
     this.ended = true;
     if (stream.destroyed || stream.closed || stream.headersSent) return;
     this.statusCode = status;
-    stream.respond({ ...headers, ':status': status }, { endStream: true });
+    stream.respond({ ...headers, ':status': status }, END_STREAM);
   }
 
   write(chunk: Buffer): boolean {

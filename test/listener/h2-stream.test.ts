@@ -35,7 +35,9 @@ before(async () => {
       echoHandler(req, res);
     },
   });
-  gw = await startGateway(basicConfig(pki, { endpoint: up.address }));
+  gw = await startGateway(
+    basicConfig(pki, { endpoint: up.address, routes: '      - { name: moved, match: { prefix: /old }, redirect: { to: /new, status: 301 } }' }),
+  );
 });
 after(async () => {
   await gw.close();
@@ -138,6 +140,27 @@ test('a response with Content-Length ends with its last DATA frame (no trailing 
     assert.equal(data.length, 1, `one DATA frame for a small framed body, got ${data.length}`);
   } finally {
     c.destroy();
+  }
+});
+
+test('a response with no body is one HEADERS frame with END_STREAM', async () => {
+  const c = await RawH2.connect(gw.httpsPort, pki.read('ca.crt'));
+  try {
+    c.headers(1, requestBlock({ path: '/old' }));
+    const end = await c.waitFor((f) => f.streamId === 1 && (f.flags & Flag.END_STREAM) !== 0, 'END_STREAM on stream 1');
+    assert.equal(end.type, FrameType.HEADERS, 'the end of the stream rides on the HEADERS frame');
+    assert.equal(c.frames.filter((f) => f.streamId === 1 && f.type === FrameType.DATA).length, 0, 'no DATA frame at all');
+  } finally {
+    c.destroy();
+  }
+  const s = connect();
+  try {
+    const moved = await request(s, { ':method': 'GET', ':path': '/old' });
+    assert.equal(moved.status, 301);
+    assert.equal(moved.headers.location, 'https://localhost:' + gw.httpsPort + '/new');
+    assert.equal(moved.body, '');
+  } finally {
+    s.close();
   }
 });
 

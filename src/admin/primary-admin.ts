@@ -4,6 +4,7 @@ import { parseHostPort } from '../upstream/cluster.ts';
 import { adminAllowed, pathOf } from './auth.ts';
 import type { AdminServer } from './server.ts';
 import type { AdminAnswer, WorkerSummary } from '../runtime/workers/worker-group.ts';
+import type { AdminRequestMessage } from '../runtime/workers/messages.ts';
 import { mergeStats } from './stats-merge.ts';
 
 // The admin address under --workers, served by the primary for the whole group:
@@ -26,7 +27,7 @@ export interface GroupView {
   adminRequestAll(req: AdminRequest): Promise<AdminAnswer[]>;
 }
 
-type AdminRequest = { method: string; url: string; headers: Record<string, string | string[]>; remoteAddress: string; body: string };
+type AdminRequest = Omit<AdminRequestMessage, 'gatehouse' | 'id'>;
 
 const MAX_BODY_BYTES = 64 * 1024;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);

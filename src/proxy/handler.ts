@@ -135,7 +135,7 @@ function route(ex: Exchange, view: ListenerView): void {
   // node enforces requestTimeout on HTTP/1.1 only: bound an HTTP/2 request body the same way, so a
   // stream that trickles its body forever cannot hold an upstream connection.
   if (req instanceof H2Request && !req.stream.endAfterHeaders) {
-    armRequestDeadline(ex, listener.limits.requestTimeoutMs);
+    armRequestDeadline(ex, req, listener.limits.requestTimeoutMs);
   }
 
   const cl = headers['content-length'];
@@ -169,8 +169,7 @@ function route(ex: Exchange, view: ListenerView): void {
 }
 
 /** 408 (or, once the response started, a reset) when the request body is not complete in time. */
-function armRequestDeadline(ex: Exchange, ms: number): void {
-  const req = ex.req as H2Request;
+function armRequestDeadline(ex: Exchange, req: H2Request, ms: number): void {
   const timer = setTimeout(() => {
     if (req.complete || ex.clientClosed) return;
     sendError(ex, Errors.requestTimeout); // first: the upstream abort below then finds the exchange answered

@@ -4,7 +4,7 @@ import http2 from 'node:http2';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, echoHandler, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
-import { RawH2, FrameType, Flag, requestBlock } from '../helpers/h2-raw.ts';
+import { RawH2, FrameType, Flag, requestBlock, type Frame } from '../helpers/h2-raw.ts';
 import { H2Request } from '../../src/listener/h2-stream.ts';
 
 // HTTP/2 requests are served on node's core stream API (src/listener/h2-stream.ts), not its compat
@@ -127,32 +127,31 @@ test('CONNECT over HTTP/2 is refused with 405 and the session keeps serving', as
   }
 });
 
-test('a response with Content-Length ends with its last DATA frame (no trailing empty frame)', async () => {
+/** The frames of one GET on a raw connection, up to the one that ends the stream (stream 1). */
+async function framesOfGet(path: string): Promise<{ frames: Frame[]; last: Frame; dataBytes: number }> {
   const c = await RawH2.connect(gw.httpsPort, pki.read('ca.crt'));
   try {
-    c.headers(1, requestBlock({ path: '/framed' }));
+    c.headers(1, requestBlock({ path }));
     const last = await c.waitFor((f) => f.streamId === 1 && (f.flags & Flag.END_STREAM) !== 0, 'END_STREAM on stream 1');
-    const frames = c.frames.filter((f) => f.streamId === 1);
-    assert.equal(frames[0].type, FrameType.HEADERS);
-    assert.equal(last.type, FrameType.DATA);
-    const data = frames.filter((f) => f.type === FrameType.DATA);
-    assert.ok(c.dataBytes > 0, 'the body came');
-    assert.equal(data.length, 1, `one DATA frame for a small framed body, got ${data.length}`);
+    return { frames: c.frames.filter((f) => f.streamId === 1), last, dataBytes: c.dataBytes };
   } finally {
     c.destroy();
   }
+}
+
+test('a response with Content-Length ends with its last DATA frame (no trailing empty frame)', async () => {
+  const { frames, last, dataBytes } = await framesOfGet('/framed');
+  assert.equal(frames[0].type, FrameType.HEADERS);
+  assert.equal(last.type, FrameType.DATA);
+  const data = frames.filter((f) => f.type === FrameType.DATA);
+  assert.ok(dataBytes > 0, 'the body came');
+  assert.equal(data.length, 1, `one DATA frame for a small framed body, got ${data.length}`);
 });
 
 test('a response with no body is one HEADERS frame with END_STREAM', async () => {
-  const c = await RawH2.connect(gw.httpsPort, pki.read('ca.crt'));
-  try {
-    c.headers(1, requestBlock({ path: '/old' }));
-    const end = await c.waitFor((f) => f.streamId === 1 && (f.flags & Flag.END_STREAM) !== 0, 'END_STREAM on stream 1');
-    assert.equal(end.type, FrameType.HEADERS, 'the end of the stream rides on the HEADERS frame');
-    assert.equal(c.frames.filter((f) => f.streamId === 1 && f.type === FrameType.DATA).length, 0, 'no DATA frame at all');
-  } finally {
-    c.destroy();
-  }
+  const { frames, last } = await framesOfGet('/old');
+  assert.equal(last.type, FrameType.HEADERS, 'the end of the stream rides on the HEADERS frame');
+  assert.equal(frames.filter((f) => f.type === FrameType.DATA).length, 0, 'no DATA frame at all');
   const s = connect();
   try {
     const moved = await request(s, { ':method': 'GET', ':path': '/old' });

@@ -60,7 +60,9 @@ export async function startDnsmasq(o: { srv?: SrvRecord[]; hosts?: Array<{ name:
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();
-        child.once('exit', () => resolve());
+        // Bounded: dnsmasq exits on SIGTERM at once; if it ever does not, SIGKILL after 5 s.
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => (clearTimeout(kill), resolve()));
         child.kill('SIGTERM');
       }),
   };

@@ -16,7 +16,13 @@ export function freePort(): Promise<number> {
 export async function eventually(check: () => boolean | Promise<boolean>, what: string, maxMs = 20_000): Promise<void> {
   const until = Date.now() + maxMs;
   while (Date.now() < until) {
-    if (await check()) return;
+    // A check that never settles (a fetch to a peer that stopped answering) must not outlive the
+    // bound: the test then fails here, naming what it waited for, not at the runner's timeout.
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), Math.max(0, until - Date.now()))));
+    const ok = await Promise.race([Promise.resolve(check()), bounded]).finally(() => clearTimeout(timer));
+    if (ok === 'hung') throw new Error(`timed out waiting for: ${what} (the last check did not return)`);
+    if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for: ${what}`);

@@ -1,8 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
@@ -11,6 +10,7 @@ import { freePort } from '../helpers/net.ts';
 import { untilReady } from '../helpers/process.ts';
 import { makeKey, sign, type TestKey } from '../helpers/authn-jwks.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // Two gateway processes (`node bin/gatehouse.js --config FILE`) sharing a real redis-server hand
 // out the same minted internal token for one edge identity; with Redis gone they mint locally.
@@ -23,7 +23,7 @@ const gateways: Array<{ proc: ChildProcess; https: number; admin: number; exited
 
 async function spawnGateway(): Promise<(typeof gateways)[number]> {
   const [https, admin] = await Promise.all([freePort(), freePort()]);
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-itok-redis-'));
+  const dir = testTempDir('gatehouse-itok-redis-');
   const configFile = join(dir, 'gateway.yaml');
   writeFileSync(
     configFile,

@@ -1,8 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { testPki, type TestPki } from '../helpers/pki.ts';
@@ -10,6 +9,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, type TestGateway, gatewayPreamble } from '../helpers/gateway.ts';
 import { h1 } from '../helpers/clients.ts';
 import { makeKey, sign, type TestKey } from '../helpers/authn-jwks.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // Internal tokens minted for the mesh (memory cache): verifiable against admin
 // /.well-known/jwks.json, reused per edge identity, spoofed copies removed, key rotation published.
@@ -23,7 +23,7 @@ let signingKeyFile: string;
 before(async () => {
   pki = await testPki();
   edgeKey = await makeKey('edge-1', 'ec');
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-itok-'));
+  const dir = testTempDir('gatehouse-itok-');
   signingKeyFile = join(dir, 'internal-token.key');
   copyFileSync(pki.file('internal-token.key'), signingKeyFile); // EC P-256 from `certs init`
   up = await startUpstream();

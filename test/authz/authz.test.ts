@@ -1,13 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, type TestGateway, gatewayPreamble } from '../helpers/gateway.ts';
 import { h1 } from '../helpers/clients.ts';
 import { makeKey, sign, type TestKey } from '../helpers/authn-jwks.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // authz allow/deny through a real gateway: claims (equality, array membership, dotted paths),
 // methods, path prefixes on the normalised path, source CIDRs, header matchers; deny wins; with
@@ -22,7 +22,7 @@ let fileKey: TestKey;
 before(async () => {
   pki = await testPki();
   [inlineKey, fileKey] = await Promise.all([makeKey('inline-1', 'ec'), makeKey('file-1', 'rsa')]);
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-authz-'));
+  const dir = testTempDir('gatehouse-authz-');
   const jwksFile = join(dir, 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify({ keys: [fileKey.jwk] }));
   up = await startUpstream();

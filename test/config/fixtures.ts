@@ -1,11 +1,10 @@
 /** Shared fixtures for the config tests: placeholder certificate files in a temp dir, and a good base config. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { testTempDir } from '../helpers/tmp.ts';
 
-export const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-config-test-'));
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+export const dir = testTempDir('gatehouse-config-test-');
 
 /** The content does not matter to the config layer: it checks existence and readability only. */
 function file(name: string): string {

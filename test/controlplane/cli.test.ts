@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TypeUrls } from '../../src/grpc/protos.ts';
 import { runCli } from '../helpers/process.ts';
@@ -10,6 +9,7 @@ import { etcdSource, spawnControlPlane, type ControlPlaneProcess } from '../help
 import { adsClient, decode } from '../helpers/ads-client.ts';
 import { eventually } from '../helpers/net.ts';
 import { exposedService, put } from './rest.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // `gatehouse control-plane --config FILE` as a real process.
 
@@ -26,7 +26,7 @@ after(async () => {
 });
 
 test('a bad config: every error as path: message, exit 1', async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-cp-')), 'cp.yaml');
+  const file = join(testTempDir('gatehouse-cp-'), 'cp.yaml');
   writeFileSync(file, 'xds: { address: "127.0.0.1:99999" }\nsource: {}\nregistry: { address: "10.1.2.3:9903" }\n');
   const r = await runCli(['control-plane', '--config', file]);
   assert.equal(r.code, 1);

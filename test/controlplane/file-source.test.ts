@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import * as grpc from '@grpc/grpc-js';
@@ -11,6 +10,7 @@ import { startControlPlane, type TestControlPlane } from '../helpers/control-pla
 import { adsClient, decode, type AdsTestClient } from '../helpers/ads-client.ts';
 import { eventually } from '../helpers/net.ts';
 import { call, exposedService, get, put } from './rest.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // `source: { file }`: the registry in one YAML file on a single machine, no etcd.
 
@@ -20,7 +20,7 @@ let cp: TestControlPlane;
 let gw: AdsTestClient;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'gatehouse-registry-'));
+  dir = testTempDir('gatehouse-registry-');
   file = join(dir, 'resources.yaml');
   writeFileSync(
     file,

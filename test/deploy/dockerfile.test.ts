@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/process.ts';
 import { pkiAndUpstream } from '../helpers/fixture.ts';
 import { basicConfig } from '../helpers/gateway.ts';
 import { eventually, freePort } from '../helpers/net.ts';
 import { h1 } from '../helpers/clients.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // The image's command line, without a Docker engine: read the runtime stage's ENTRYPOINT and CMD
 // from the Dockerfile, lay out a directory the way the image does (WORKDIR with the `npm run build`
@@ -37,7 +37,7 @@ test('the Dockerfile\'s ENTRYPOINT + CMD start the compiled gateway itself, whic
   for (const word of [...entrypoint, ...cmd]) assert.doesNotMatch(word, /^(npm|npx|sh|bash|tsx)$|tsx|\.ts$/, 'no npm, npx, shell or TypeScript loader in between');
 
   // /app as the image has it: `npm run build` output in dist/, package.json, node_modules, config/.
-  const app = join(mkdtempSync(join(tmpdir(), 'gatehouse-image-')), 'app');
+  const app = join(testTempDir('gatehouse-image-'), 'app');
   mkdirSync(join(app, 'config'), { recursive: true });
   const build = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], {
     encoding: 'utf8',

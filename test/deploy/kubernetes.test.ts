@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { ROOT } from '../helpers/process.ts';
@@ -9,6 +8,7 @@ import { testPki } from '../helpers/pki.ts';
 import { loadConfigFile, formatConfigError } from '../../src/config/load.ts';
 import type { GatewayConfig } from '../../src/config/schema.ts';
 import { parseHostPort } from '../../src/upstream/cluster.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // deploy/kubernetes/ parsed with `yaml`: the names, ports, probe paths and drain timings of the
 // Deployment, Service, PDB, HPA and ConfigMap agree with each other, with the gateway config the
@@ -38,7 +38,7 @@ const portsByName = new Map<string, number>(container.ports.map((p: Doc) => [p.n
 /** The ConfigMap's gateway.yaml, loaded and validated with Secret paths mapped to test certificates. */
 async function gatewayConfig(): Promise<GatewayConfig> {
   const pki = await testPki();
-  const root = mkdtempSync(join(tmpdir(), 'gatehouse-k8s-'));
+  const root = testTempDir('gatehouse-k8s-');
   for (const [dir, files] of [
     ['tls', [['edge.crt', 'tls.crt'], ['edge.key', 'tls.key']]],
     ['mesh', [['gatehouse.crt', 'tls.crt'], ['gatehouse.key', 'tls.key'], ['ca.crt', 'ca.crt']]],

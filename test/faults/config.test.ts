@@ -2,8 +2,6 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import tls from 'node:tls';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,6 +12,7 @@ import { clusterTls } from '../helpers/config-text.ts';
 import { startLoad, type LoadReport } from '../helpers/load.ts';
 import { eventually } from '../helpers/net.ts';
 import { h1 } from '../helpers/clients.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // Config and certificates change under steady load (issue 15): every certificate rotated on both
 // sides (edge certificate, gatehouse's client certificate, the upstream's server certificate), and
@@ -87,7 +86,7 @@ function edgeSerial(port: number): Promise<string> {
 }
 
 test('certificates rotated on both sides under load: no failed handshake, no failed request', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rotate-'));
+  const dir = testTempDir('gatehouse-rotate-');
   await issue(pki, 'edge', { dns: ['localhost'], ips: ['127.0.0.1'], outDir: dir });
   await issue(pki, 'client', { usage: 'client', spiffe: 'spiffe://mesh.local/ns/edge/sa/gatehouse', outDir: dir });
   await issue(pki, 'server', { dns: ['localhost'], outDir: dir });
@@ -122,7 +121,7 @@ test('certificates rotated on both sides under load: no failed handshake, no fai
 });
 
 test('the config reloaded 20 times under load: no failed request, every reload applied', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-reload-'));
+  const dir = testTempDir('gatehouse-reload-');
   await issue(pki, 'edge', { dns: ['localhost'], ips: ['127.0.0.1'], outDir: dir });
   await issue(pki, 'client', { usage: 'client', spiffe: 'spiffe://mesh.local/ns/edge/sa/gatehouse', outDir: dir });
   await issue(pki, 'server', { dns: ['localhost'], outDir: dir });
@@ -216,8 +215,8 @@ clusters:
 });
 
 test('a client certificate rotated half-way (new certificate, old key) is refused at reload; the previous cluster keeps serving', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-halfway-'));
-  const other = mkdtempSync(join(tmpdir(), 'gatehouse-halfway-next-'));
+  const dir = testTempDir('gatehouse-halfway-');
+  const other = testTempDir('gatehouse-halfway-next-');
   await issue(pki, 'edge', { dns: ['localhost'], ips: ['127.0.0.1'], outDir: dir });
   await issue(pki, 'client', { usage: 'client', spiffe: 'spiffe://mesh.local/ns/edge/sa/gatehouse', outDir: dir });
   await issue(pki, 'server', { dns: ['localhost'], outDir: dir });

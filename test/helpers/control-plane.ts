@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseControlPlaneConfig } from '../../src/controlplane/config.ts';
 import { ControlPlane } from '../../src/controlplane/control-plane.ts';
 import { log } from '../../src/controlplane/log.ts';
 import { BIN, ROOT } from './process.ts';
 import { freePort } from './net.ts';
+import { testTempDir } from './tmp.ts';
 
 // The control plane for tests: in this process (ControlPlane on free loopback ports), or as a real
 // `gatehouse control-plane` child process. `source` is the YAML of its `source:` key.
@@ -56,7 +56,7 @@ export interface ControlPlaneProcess {
 /** `gatehouse control-plane --config FILE` as a child process; resolves once it logs that it serves. */
 export async function spawnControlPlane(o: { source: string; token?: string; extra?: string }): Promise<ControlPlaneProcess> {
   const [xdsPort, registryPort] = await Promise.all([freePort(), freePort()]);
-  const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-cp-')), 'control-plane.yaml');
+  const file = join(testTempDir('gatehouse-cp-'), 'control-plane.yaml');
   writeFileSync(file, controlPlaneYaml({ ...o, xdsPort, registryPort }));
   const child = spawn(process.execPath, [BIN, 'control-plane', '--config', file], {
     cwd: ROOT,

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './net.ts';
 import { startServerProcess } from './server-process.ts';
+import { testTempDir } from './tmp.ts';
 
 // A throwaway single-member etcd (Debian's `etcd`) on free loopback ports with a temp data dir.
 // `stop()` kills it (an outage); `restart()` brings it back on the same ports and data dir, so the
@@ -31,7 +31,7 @@ async function healthy(port: number): Promise<boolean> {
 
 export async function startEtcd(): Promise<TestEtcd> {
   const [port, peerPort] = await Promise.all([freePort(), freePort()]);
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-etcd-'));
+  const dir = testTempDir('gatehouse-etcd-');
   const client = `http://127.0.0.1:${port}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   let output = '';

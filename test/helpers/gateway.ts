@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Gateway } from '../../src/runtime/gateway.ts';
 import { freePort } from './net.ts';
 import { clusterTls, fillConfig } from './config-text.ts';
 import type { TestPki } from './pki.ts';
+import { testTempDir } from './tmp.ts';
 
 // Starts a real gateway in this process on free loopback ports, from YAML text.
 // `{{https}}`, `{{http}}` and `{{admin}}` in the text are replaced by free ports.
@@ -22,7 +22,7 @@ export interface TestGateway {
 
 export async function startGateway(yaml: string): Promise<TestGateway> {
   const [httpsPort, httpPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-gw-'));
+  const dir = testTempDir('gatehouse-gw-');
   const configFile = join(dir, 'gateway.yaml');
   const fill = (t: string) => fillConfig(t, { https: httpsPort, http: httpPort, admin: adminPort });
   writeFileSync(configFile, fill(yaml));

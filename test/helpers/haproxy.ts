@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canConnect, eventually, freePort } from './net.ts';
+import { testTempDir } from './tmp.ts';
 
 // A real HAProxy (Debian's /usr/sbin/haproxy) in TCP mode as the cloud load balancer in front of
 // the gateway: it relays each client connection to `backendPort` and prepends a PROXY protocol
@@ -15,7 +15,7 @@ export interface TestHaproxy {
 }
 
 export async function startHaproxy(o: { backendPort: number; version: 1 | 2 }): Promise<TestHaproxy> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-haproxy-'));
+  const dir = testTempDir('gatehouse-haproxy-');
   const port = await freePort();
   const send = o.version === 1 ? 'send-proxy' : 'send-proxy-v2 proxy-v2-options unique-id,crc32c,authority';
   const conf = `

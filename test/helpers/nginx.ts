@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canConnect, eventually, freePort } from './net.ts';
 import type { TestPki } from './pki.ts';
+import { testTempDir } from './tmp.ts';
 
 // A real nginx (Debian's /usr/sbin/nginx) as a mutual-TLS mesh upstream: its own temp prefix and
 // config, one process in the foreground (`daemon off; master_process off;`), logs in the temp dir,
@@ -21,7 +21,7 @@ export interface TestNginx {
 }
 
 export async function startNginx(o: { pki: TestPki; cert?: string; key?: string }): Promise<TestNginx> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-nginx-'));
+  const dir = testTempDir('gatehouse-nginx-');
   const port = await freePort();
   const conf = `
 daemon off;

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initDevCerts, issueCert } from '../../src/certs/dev-certs.ts';
+import { testTempDir } from './tmp.ts';
 
 // Development PKI for tests: generated once per test process in a temp dir, never committed.
 
@@ -20,7 +20,7 @@ function wrap(dir: string): TestPki {
 /** The dev CA set (ca, edge, gatehouse, upstream, internal-token) as `certs init` writes it. */
 export function testPki(): Promise<TestPki> {
   cached ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-pki-'));
+    const dir = testTempDir('gatehouse-pki-');
     await initDevCerts({ dir, ttlMs: 24 * 3_600_000, trustDomain: 'mesh.local', force: false });
     return wrap(dir);
   })();
@@ -29,7 +29,7 @@ export function testPki(): Promise<TestPki> {
 
 /** A second, unrelated CA set: certificates nobody in the first set trusts. */
 export async function otherPki(): Promise<TestPki> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-pki-other-'));
+  const dir = testTempDir('gatehouse-pki-other-');
   await initDevCerts({ dir, ttlMs: 24 * 3_600_000, trustDomain: 'other.local', force: false });
   return wrap(dir);
 }

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { eventually, freePort } from './net.ts';
 import { fillConfig } from './config-text.ts';
+import { testTempDir } from './tmp.ts';
 
 // The gateway as a real child process (`node bin/gatehouse.js …`): for signals, exit codes,
 // workers and per-process memory.
@@ -94,7 +94,7 @@ export async function metric(adminPort: number, series: string): Promise<number 
 /** Writes YAML with {{https}}/{{http}}/{{admin}} replaced by free ports into a temp file. */
 export async function writeConfig(yaml: string): Promise<{ file: string; httpsPort: number; httpPort: number; adminPort: number; rewrite(y: string): void }> {
   const [httpsPort, httpPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-cfg-')), 'gateway.yaml');
+  const file = join(testTempDir('gatehouse-cfg-'), 'gateway.yaml');
   const fill = (t: string) => fillConfig(t, { https: httpsPort, http: httpPort, admin: adminPort });
   writeFileSync(file, fill(yaml));
   return { file, httpsPort, httpPort, adminPort, rewrite: (y) => writeFileSync(file, fill(y)) };

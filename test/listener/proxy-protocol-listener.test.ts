@@ -2,8 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startGateway, gatewayPreamble, type TestGateway } from '../helpers/gateway.ts';
@@ -12,6 +11,7 @@ import { h1, h2 } from '../helpers/clients.ts';
 import { eventually } from '../helpers/net.ts';
 import { h1Over, h2Over, proxyV1, proxyV2, tlsAfterHeader } from '../helpers/proxy-protocol.ts';
 import { startHaproxy } from '../helpers/haproxy.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // `proxyProtocol: true` on a real TLS listener: the PROXY source (v1 and v2, raw bytes, and from a
 // real HAProxy) becomes the client address for x-forwarded-for, authz sourceCidrs and clientIp rate
@@ -20,7 +20,7 @@ import { startHaproxy } from '../helpers/haproxy.ts';
 let pki: TestPki;
 let up: TestUpstream;
 let gw: TestGateway;
-const accessLogFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-pp-')), 'access.log');
+const accessLogFile = join(testTempDir('gatehouse-pp-'), 'access.log');
 
 function config(o: { proxyProtocol?: boolean; trusted?: string } = {}): string {
   return `

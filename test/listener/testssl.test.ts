@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { basicConfig } from '../helpers/gateway.ts';
 import { gatewayFixture } from '../helpers/fixture.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // Issue 9 item 11, as an outside scanner sees it: testssl.sh (Debian's testssl.sh, installed by
 // .ci/run) checks protocols, cipher categories and forward secrecy of a listener with the default
@@ -21,7 +21,7 @@ interface Finding {
 }
 
 function testssl(port: number): Promise<Finding[]> {
-  const json = join(mkdtempSync(join(tmpdir(), 'gatehouse-testssl-')), 'findings.json');
+  const json = join(testTempDir('gatehouse-testssl-'), 'findings.json');
   const args = ['--quiet', '--color', '0', '--warnings', 'off', '--jsonfile', json, '--protocols', '--std', '--pfs', `127.0.0.1:${port}`];
   return new Promise((resolve, reject) => {
     const child = spawn('testssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -1,14 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testPki, issue, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { h1 } from '../helpers/clients.ts';
 import { eventually } from '../helpers/net.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // Public TLS: versions, minVersion refusal, SNI choice across certificates, and certificate
 // rotation seen by new handshakes while an established connection keeps working.
@@ -64,7 +63,7 @@ function handshake(o: { servername?: string; minVersion?: tls.SecureVersion; max
 
 before(async () => {
   pki = await testPki();
-  dir = mkdtempSync(join(tmpdir(), 'gatehouse-sni-'));
+  dir = testTempDir('gatehouse-sni-');
   await issue(pki, 'default', { dns: ['localhost'], ips: ['127.0.0.1'], outDir: dir });
   await issue(pki, 'wild', { dns: ['*.example.test'], outDir: dir });
   await issue(pki, 'exact', { dns: ['api.example.test'], outDir: dir });

@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, readdirSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import https from 'node:https';
 import { testPki, type TestPki } from '../helpers/pki.ts';
@@ -11,6 +10,7 @@ import { h1, h2 } from '../helpers/clients.ts';
 import { eventually, freePort } from '../helpers/net.ts';
 import { spawnGateway, writeConfig, type GatewayProcess } from '../helpers/process.ts';
 import { badTokenMatrix, makeKey, sign, startJwksServer, type JwksServer, type TestKey } from '../helpers/authn-jwks.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // The access log (issue 13 part 3, issue 9 item 13): trace id, bytes in/out, TLS version, endpoint
 // and Envoy-style response flags on each line; no token, cookie or key ever reaches the access log
@@ -180,7 +180,7 @@ test('no token, cookie or key from the whole bad-token matrix reaches the access
 
 test('accessLog.sample2xx keeps that share of 2xx lines and every other status', async () => {
   const up2 = await startUpstream();
-  const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-sample-')), 'access.log');
+  const file = join(testTempDir('gatehouse-sample-'), 'access.log');
   const gw2 = await startGateway(
     `accessLog: { path: ${file}, sample2xx: 0 }\n` +
       basicConfig(pki, { endpoint: up2.address, routes: '      - { name: err, match: { path: /err }, directResponse: { status: 500, body: "x" } }' }),
@@ -199,7 +199,7 @@ test('accessLog.sample2xx keeps that share of 2xx lines and every other status',
 });
 
 test('accessLog: { path: off } writes no access log at all (no file named "off")', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-off-'));
+  const dir = testTempDir('gatehouse-off-');
   const cwd = process.cwd();
   const up4 = await startUpstream();
   process.chdir(dir); // a relative "off" would be created here
@@ -220,7 +220,7 @@ test('accessLog: { path: off } writes no access log at all (no file named "off")
 
 test('SIGHUP reopens the access-log file: rotated away by a rename, every line lands in the old file or the new one', async () => {
   const up5 = await startUpstream();
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rotate-'));
+  const dir = testTempDir('gatehouse-rotate-');
   const file = join(dir, 'access.log');
   const cfg = await writeConfig(`accessLog: { path: ${file} }\n${basicConfig(pki, { endpoint: up5.address })}`);
   const g = await spawnGateway(cfg.file);

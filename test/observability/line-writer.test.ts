@@ -1,18 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { constants, mkdtempSync, openSync, readFileSync, closeSync, read } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, openSync, readFileSync, closeSync, read } from 'node:fs';
 import { join } from 'node:path';
 import { LineWriter } from '../../src/observability/line-writer.ts';
 import { eventually } from '../helpers/net.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // The access log's writer (src/observability/line-writer.ts): lines arrive whole and in order,
 // across chunk boundaries, in lines larger than a chunk and in multi-byte UTF-8; close() writes what
 // is left; and a destination that stops reading costs dropped, counted lines — not memory — and
 // writing resumes when it reads again.
 
-const dir = mkdtempSync(join(tmpdir(), 'gatehouse-line-writer-'));
+const dir = testTempDir('gatehouse-line-writer-');
 
 test('every line arrives whole and in order, across chunks, oversized lines and multi-byte text', async () => {
   const file = join(dir, 'order.log');

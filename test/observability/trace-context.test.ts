@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
@@ -9,6 +8,7 @@ import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.
 import { h1, h2 } from '../helpers/clients.ts';
 import { eventually } from '../helpers/net.ts';
 import { parseTraceparent, acceptTracestate } from '../../src/observability/trace-context.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // W3C trace context without span export (issue 9 item 12): a request without traceparent reaches
 // the upstream with a new one (version 00, random non-zero ids); a valid one is continued with the
@@ -25,7 +25,7 @@ let logFile: string;
 before(async () => {
   pki = await testPki();
   up = await startUpstream();
-  logFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-trace-')), 'access.log');
+  logFile = join(testTempDir('gatehouse-trace-'), 'access.log');
   gw = await startGateway(`accessLog: { path: ${logFile} }\n${basicConfig(pki, { endpoint: up.address })}`);
 });
 after(async () => {

@@ -1,13 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
 import { h1 } from '../helpers/clients.ts';
 import { eventually } from '../helpers/net.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // One JSON access-log line per request, with the SPEC's fields, written to a file; never a header
 // value (tokens and cookies cannot leak into it).
@@ -20,7 +20,7 @@ let file: string;
 before(async () => {
   pki = await testPki();
   up = await startUpstream();
-  file = join(mkdtempSync(join(tmpdir(), 'gatehouse-log-')), 'access.log');
+  file = join(testTempDir('gatehouse-log-'), 'access.log');
   gw = await startGateway(
     `accessLog: { path: ${file} }\n` +
       basicConfig(pki, {

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestPki } from '../helpers/pki.ts';
 import { h1, type Reply } from '../helpers/clients.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // Config and request helpers shared by the rate-limit tests.
 
@@ -52,7 +52,7 @@ clusters:
 }
 
 export function writeConfig(yaml: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rl-'));
+  const dir = testTempDir('gatehouse-rl-');
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, yaml);
   return file;

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import https from 'node:https';
 import { ROOT } from '../helpers/process.ts';
 import { eventually, freePort } from '../helpers/net.ts';
 import type { Explanation } from '../../src/admin/explain.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // `npm start` end to end: the real config/gateway.yaml (ports and cert folder moved so the test
 // runs anywhere), development certificates and the demo identity provider created on first start,
@@ -22,7 +22,7 @@ interface Answer {
 
 test('npm start shows the product: canary split, JWT route, rate limit, mTLS identity, dashboard; stops on Ctrl-C', async () => {
   const [https1, http1, admin, echo1, echo2] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-'));
+  const dir = testTempDir('gatehouse-demo-');
   const certs = join(dir, 'certs');
   const yaml = readFileSync(join(ROOT, 'config', 'gateway.yaml'), 'utf8')
     .replace('0.0.0.0:8443', `127.0.0.1:${https1}`)

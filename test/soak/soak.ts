@@ -13,7 +13,7 @@
 // p50/p99, RSS and heap at the start and the end, and exits 1 on an unexpected answer or a leak.
 import { parseArgs } from 'node:util';
 import https from 'node:https';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -44,6 +44,8 @@ interface SoakResult {
   faults: string[];
   memory: { rssStartMB: number; rssEndMB: number; heapStartMB: number | null; heapEndMB: number | null };
   leak: string | null;
+  /** Where the run's certificates, config and logs are (removed when the run passed). */
+  dir: string;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -217,6 +219,7 @@ export async function soak(durationMs: number, log: (s: string) => void = (s) =>
   await issue(pki, 'client', { usage: 'client', spiffe: 'spiffe://mesh.local/ns/edge/sa/gatehouse' });
 
   const stops: Array<() => Promise<unknown>> = [];
+  let passed = false; // a passing run's directory (keys, logs) is removed; a failing one is kept to read
   try {
     const endpoints = await Promise.all(['v1-a', 'v1-b', 'v2-a', 'v2-b'].map((n) => versionEndpoint(pki, n)));
     stops.push(() => Promise.all(endpoints.map((e) => e.close())));
@@ -353,7 +356,9 @@ export async function soak(durationMs: number, log: (s: string) => void = (s) =>
           ? `RSS grew from ${rssStart} MB to ${rssEnd} MB`
           : null;
     const main = reports[0]!;
+    passed = unexpected === 0 && leak === null;
     return {
+      dir,
       durationS: Math.round((Date.now() - started) / 1000),
       sent: reports.reduce((n, r) => n + r.sent, 0),
       byClass,
@@ -368,6 +373,7 @@ export async function soak(durationMs: number, log: (s: string) => void = (s) =>
     };
   } finally {
     for (const s of stops.reverse()) await s().catch(() => undefined);
+    if (passed) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -388,6 +394,7 @@ if (process.argv[1]?.endsWith('soak.ts')) {
       `faults: ${r.faults.join(', ') || 'none (run too short)'}`,
       `memory: RSS ${r.memory.rssStartMB} → ${r.memory.rssEndMB} MB, heap ${r.memory.heapStartMB ?? '?'} → ${r.memory.heapEndMB ?? '?'} MB`,
       `leak check: ${r.leak ?? 'ok'}`,
+      ...(r.unexpected === 0 && r.leak === null ? [] : [`certificates, config, gateway and access logs kept in ${r.dir}`]),
       '',
     ].join('\n'),
   );

@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { testPki, otherPki, issue, type TestPki } from '../helpers/pki.ts';
@@ -9,6 +8,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startNginx, type TestNginx } from '../helpers/nginx.ts';
 import { eventually } from '../helpers/net.ts';
 import { get, meshConfig } from './setup.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // nginx as the mesh service: mutual TLS with `ssl_verify_client on` and the SPIFFE server
 // certificate spiffe://mesh.local/ns/demo/sa/echo. The SAN check and the CA decide before any
@@ -59,7 +59,7 @@ function config(otherCa: string): string {
 before(async () => {
   pki = await testPki();
   const other = await otherPki();
-  clientDir = mkdtempSync(join(tmpdir(), 'gatehouse-client-'));
+  clientDir = testTempDir('gatehouse-client-');
   copyFileSync(pki.file('gatehouse.crt'), join(clientDir, 'client.crt'));
   copyFileSync(pki.file('gatehouse.key'), join(clientDir, 'client.key'));
   nginx = await startNginx({ pki });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gatewayPreamble, startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -9,6 +8,7 @@ import { issue, testPki, type TestPki } from '../helpers/pki.ts';
 import { h1 } from '../helpers/clients.ts';
 import { startXdsServer, type TestXdsServer } from '../helpers/xds-server.ts';
 import { RDS, routeConfig } from '../helpers/xds-resources.ts';
+import { testTempDir } from '../helpers/tmp.ts';
 
 // Mutual TLS to the management server: the server verifies gatehouse's client certificate, gatehouse
 // verifies the server's; the files are watched like every other certificate, and a rotated client
@@ -22,7 +22,7 @@ describe('xDS over mutual TLS', () => {
 
   before(async () => {
     pki = await testPki();
-    dir = mkdtempSync(join(tmpdir(), 'gatehouse-xds-tls-'));
+    dir = testTempDir('gatehouse-xds-tls-');
     copyFileSync(pki.file('gatehouse.crt'), join(dir, 'client.crt'));
     copyFileSync(pki.file('gatehouse.key'), join(dir, 'client.key'));
     xds = await startXdsServer({ tls: { cert: pki.read('upstream.crt'), key: pki.read('upstream.key'), ca: pki.read('ca.crt'), requireClientCert: true } });

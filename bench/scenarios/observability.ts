@@ -9,8 +9,9 @@ import type { RatioDef, Scenario, ServiceDef } from '../lib/types.ts';
 //   tracing-ratio-0    tracing configured (OTel SDK on the request path) with sampleRatio 0, log off
 // observe-on ÷ observe-off: goal ≥ 0.95. tracing-ratio-0 ÷ observe-off: "tracing off vs not
 // configured", goal 1.00 within noise — with tracing not configured the request path makes one null
-// check and never touches OpenTelemetry; configured at ratio 0, every request still gets a
-// (non-recording) server span from the SDK, so this ratio shows what merely configuring it costs.
+// check and never touches OpenTelemetry; configured at ratio 0, every request still takes the
+// sampling decision (span-export.ts: unsampled requests get their ids and nothing else) and the
+// exporter's worker thread and batch timer exist, so this ratio shows what merely configuring it costs.
 // Metrics are always on (plain counters on compiled objects), in all three.
 
 const tracing = (ratio: number) => (_ctx: unknown, deps: Readonly<Record<string, { origin: string }>>) =>

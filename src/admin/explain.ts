@@ -3,6 +3,7 @@ import type { CompiledListener, Generation } from '../runtime/generation.ts';
 import type { CompiledRoute, RouteAction } from '../router/types.ts';
 import { explainRouting } from '../router/explain.ts';
 import { Errors } from '../errors.ts';
+import { isValidAuthority } from '../listener/request-target.ts';
 
 // `gatehouse explain` and admin GET /explain: where a request would go and why. The listener (by
 // port), the virtual host (exact / suffix / wildcard domain), each route tried in order with the
@@ -144,6 +145,12 @@ function routeView(r: CompiledRoute): NonNullable<Explanation['route']> {
   };
 }
 
+/** What the listeners answer to a Host that is not `host[:port]` (listener/request-target.ts). */
+function refuseAuthority(out: Explanation, authority: string): Explanation {
+  out.answer = `${Errors.badRequest.status} ${Errors.badRequest.code} (the authority "${authority}" is not host[:port])`;
+  return out;
+}
+
 export function explainRequest(gen: Generation, input: ExplainInput): Explanation {
   const method = input.method.toUpperCase();
   const url = splitUrl(input.url);
@@ -165,6 +172,7 @@ export function explainRequest(gen: Generation, input: ExplainInput): Explanatio
     const l = picked.l;
     out.listener = { name: l.name, address: `${l.host}:${l.port}`, tls: l.sni !== null, ...(picked.note ? { note: picked.note } : {}) };
     if (l.sni === null) {
+      if (!isValidAuthority(authority)) return refuseAuthority(out, authority);
       const port = l.httpsPort === 443 ? '' : `:${l.httpsPort}`;
       out.answer = `308 to https://${authority.replace(/:\d+$/, '')}${port}${url.target} (a plain listener only redirects)`;
       return out;
@@ -173,6 +181,7 @@ export function explainRequest(gen: Generation, input: ExplainInput): Explanatio
     out.answer = 'no plain listener: connection refused';
     return out;
   }
+  if (!isValidAuthority(authority)) return refuseAuthority(out, authority);
   const routing = explainRouting(gen.hosts, authority, url.target, method, headers);
   out.request.path = routing.path;
   if (routing.path === null) {

@@ -1,6 +1,8 @@
 import { constants as h2constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { errorBody, Errors } from '../errors.ts';
+import { newRequestId } from '../proxy/request-id.ts';
 
 // HTTP/2 requests served on node's core stream API instead of its HTTP/1-style compat layer.
 // The compat layer builds a Readable request and a Stream response per stream, hangs eleven listeners
@@ -201,7 +203,7 @@ export type H2RequestListener = (req: H2Request, res: H2Response) => void;
 
 /**
  * The server's 'stream' listener: wraps each stream and hands it to `onRequest`, answering first what
- * node's compat layer answered for the application (CONNECT: 405; `Expect` other than 100-continue: 417).
+ * node's compat layer answered for the application (CONNECT: 501 here, 405 there; `Expect` other than 100-continue: 417).
  */
 export function streamListener(onRequest: H2RequestListener) {
   return function onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void {
@@ -210,7 +212,10 @@ export function streamListener(onRequest: H2RequestListener) {
     stream.on('error', ignore);
     const method = headers[':method'];
     if (method === 'CONNECT') {
-      stream.respond({ ':status': 405 }, { endStream: true });
+      // a forward-proxy tunnel: not an edge gateway's job (501, as over HTTP/1.1: raw-answer.ts)
+      const id = newRequestId();
+      stream.respond({ ':status': Errors.connectNotSupported.status, 'content-type': 'application/json', 'x-request-id': id });
+      stream.end(errorBody(Errors.connectNotSupported, id));
       return;
     }
     const expect = headers.expect;

@@ -3,8 +3,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { errorBody, Errors, type GatewayErrorSpec } from '../errors.ts';
-import { newRequestId } from '../proxy/request-id.ts';
+import { Errors, type GatewayErrorSpec } from '../errors.ts';
+import { answerAndClose, onConnectMethod } from './raw-answer.ts';
 import type { CompiledListener } from '../runtime/generation.ts';
 import type { ListenerSlot } from '../proxy/handler.ts';
 import { interceptProxyProtocol } from './proxy-protocol-accept.ts';
@@ -62,13 +62,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const e = clientErrorResponse(err);
-  const id = newRequestId();
-  const body = errorBody(e, id);
-  socket.end(
-    `HTTP/1.1 ${e.status} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `x-request-id: ${id}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  answerAndClose(socket, clientErrorResponse(err));
 }
 
 /** The most a graceful GOAWAY waits for the client's PING answer before the final GOAWAY. */
@@ -177,6 +171,7 @@ export function createHttpsListener(
   }
   let closed = false;
   server.on('clientError', onClientError as any);
+  server.on('connect', onConnectMethod);
   // HTTP/1.1 requests with `Connection: upgrade` come here instead of the request listener (the HTTP/2
   // server's HTTP/1.1 fallback emits it too).
   if (onUpgrade) server.on('upgrade', onUpgrade);

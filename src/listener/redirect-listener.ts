@@ -5,6 +5,8 @@ import { newRequestId } from '../proxy/request-id.ts';
 import { errorBody, Errors } from '../errors.ts';
 import { hostWithoutPort } from '../router/host-table.ts';
 import { interceptProxyProtocol } from './proxy-protocol-accept.ts';
+import { adoptAbsoluteForm, isValidAuthority } from './request-target.ts';
+import { onConnectMethod } from './raw-answer.ts';
 import type { ConnectionBudget } from '../overload/connection-budget.ts';
 
 // A plain-HTTP listener whose only job is `redirectToHttps`: 308 to
@@ -29,9 +31,12 @@ export function createRedirectListener(initial: CompiledListener, slot: Listener
   const server = http.createServer((req, res) => {
     if (draining) res.shouldKeepAlive = false;
     const port = slot.current.listener.httpsPort;
-    const host = req.headers.host;
+    // the same target and Host rules as the TLS listener (request-target.ts): absolute-form is
+    // taken, an invalid Host is refused rather than copied into a Location
+    const absolute = req.url !== undefined && req.url.charCodeAt(0) !== 0x2f;
+    const host = absolute && !adoptAbsoluteForm(req) ? undefined : req.headers.host;
     const url = req.url ?? '/';
-    if (!host || url.charCodeAt(0) !== 0x2f) {
+    if (!host || url.charCodeAt(0) !== 0x2f || !isValidAuthority(host)) {
       const id = newRequestId();
       res.writeHead(400, { 'content-type': 'application/json', 'x-request-id': id, connection: 'close' });
       res.end(errorBody(Errors.badRequest, id));
@@ -51,6 +56,7 @@ export function createRedirectListener(initial: CompiledListener, slot: Listener
     server.maxConnections = l.limits.maxConnections;
   };
   apply(initial);
+  server.on('connect', onConnectMethod);
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();

@@ -2,6 +2,7 @@ import { Errors } from '../errors.ts';
 import { normalizePath } from '../router/normalize-path.ts';
 import { connectionPeer, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
 import { framingError } from '../listener/request-framing.ts';
+import { adoptAbsoluteForm, isValidAuthority } from '../listener/request-target.ts';
 import { dropUnderscoreHeaders, firstUnderscoreHeader } from '../listener/header-names.ts';
 import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
 import { runFilters } from '../filters/filter.ts';
@@ -102,9 +103,14 @@ function route(ex: Exchange, view: ListenerView): void {
     ? resolveClientAddress(ex.peer, headers['x-forwarded-for'] as string | undefined, listener.trust)
     : ex.peer;
 
+  // HTTP/1.x absolute-form (`GET https://host/path`) becomes origin-form with its authority as Host.
+  if (req.httpVersionMajor === 1 && req.url !== undefined && req.url.charCodeAt(0) !== 0x2f /* '/' */ && !adoptAbsoluteForm(req as IncomingMessage)) {
+    sendError(ex, Errors.badRequest);
+    return;
+  }
   const authority = (headers[':authority'] as string | undefined) ?? headers.host;
   const target = req.url;
-  if (!authority || !target || target.charCodeAt(0) !== 0x2f /* '/' */) {
+  if (!authority || !target || target.charCodeAt(0) !== 0x2f /* '/' */ || !isValidAuthority(authority)) {
     sendError(ex, Errors.badRequest);
     return;
   }

@@ -115,11 +115,12 @@ test('Expect: 100-continue is answered before the body; any other expectation is
   }
 });
 
-test('CONNECT over HTTP/2 is refused with 405 and the session keeps serving', async () => {
+test('CONNECT over HTTP/2 is refused with 501 (as over HTTP/1.1) and the session keeps serving', async () => {
   const s = connect();
   try {
     const connectReply = await request(s, { ':method': 'CONNECT', ':authority': 'example.com:443' });
-    assert.equal(connectReply.status, 405);
+    assert.equal(connectReply.status, 501);
+    assert.equal(JSON.parse(connectReply.body).error, 'method_not_supported');
     const after = await request(s, { ':method': 'GET', ':path': '/after' });
     assert.equal(after.status, 200);
   } finally {

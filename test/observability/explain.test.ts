@@ -125,6 +125,17 @@ test('explain says why: virtual host by exact, suffix or wildcard domain; the fi
   assert.equal((await explain('GET', 'https://api.example.com/a/../../checkout')).request.path, '/checkout');
 });
 
+test('explain answers 400 for an authority the listeners refuse, as they do', async () => {
+  for (const host of ['user@api.example.com', 'api.example.com:8x']) {
+    const e = await explain('GET', `https://${host}/checkout`);
+    assert.equal(e.answer, `400 bad_request (the authority "${host}" is not host[:port])`);
+    assert.equal(e.route, null);
+    assert.equal((await h1(pki, gw.httpsPort, '/checkout', { headers: { host } })).status, 400, host);
+  }
+  const viaHeader = await explain('GET', 'https://api.example.com/checkout', { host: 'a b' });
+  assert.match(viaHeader.answer, /^400 bad_request/);
+});
+
 test('explain shows the split weights and each cluster\'s endpoints with health', async () => {
   const e = await explain('GET', 'https://api.example.com/split/x?y=1');
   assert.equal(e.answer, 'forward to a (75%) or b (25%)');

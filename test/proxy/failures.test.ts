@@ -117,7 +117,9 @@ test('malformed HTTP/1.1 requests get 400, never 500, and the gateway keeps serv
     'GET / HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n',
     'GET / HTTP/1.1\r\nbad header line\r\n\r\n',
     'GET /\x01 HTTP/1.1\r\nhost: x\r\n\r\n',
-    'GET http://evil/ HTTP/1.1\r\nhost: localhost\r\n\r\n',
+    'GET ftp://evil/ HTTP/1.1\r\nhost: localhost\r\n\r\n', // absolute-form is taken for http(s) only
+    'GET https://user@evil/ HTTP/1.1\r\nhost: localhost\r\n\r\n',
+    'GET / HTTP/1.1\r\nhost: user@localhost\r\n\r\n',
     'GET /%zz HTTP/1.1\r\nhost: localhost\r\n\r\n',
     'GET /a%00b HTTP/1.1\r\nhost: localhost\r\n\r\n',
     'GET / HTTP/1.1\r\n\r\n', // no Host

@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import http from 'node:http';
+import net from 'node:net';
 import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { basicConfig } from '../helpers/gateway.ts';
@@ -56,6 +57,18 @@ test('gatehouse version and validate', async () => {
   assert.equal(usage.code, 2);
 });
 
+/** Exact bytes to a plain-HTTP port; everything sent back until the gateway closes the connection. */
+function plainExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect(port, '127.0.0.1', () => s.write(bytes, 'latin1'));
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', reject);
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    s.setTimeout(10_000, () => s.destroy(new Error('no answer, connection still open')));
+  });
+}
+
 test('the plain listener redirects to https with 308, keeping path and query', async () => {
   const cfg = await writeConfig(
     basicConfig(pki, {
@@ -71,6 +84,17 @@ test('the plain listener redirects to https with 308, keeping path and query', a
     res.resume();
     assert.equal(res.statusCode, 308);
     assert.equal(res.headers.location, `https://example.com:${cfg.httpsPort}/a/b?c=d`);
+    // the same target rules as the TLS listener (src/listener/request-target.ts)
+    const absolute = await plainExchange(cfg.httpPort, 'GET http://Target.test/p?q HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n');
+    assert.match(absolute, /^HTTP\/1\.1 308 /);
+    assert.match(absolute, new RegExp(`\r\nlocation: https://target\\.test:${cfg.httpsPort}/p\\?q\r\n`, 'i'));
+    for (const host of ['user@example.com', 'example.com/evil', 'a b']) {
+      const bad = await plainExchange(cfg.httpPort, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      assert.match(bad, /^HTTP\/1\.1 400 /, host);
+      assert.doesNotMatch(bad, /location:/i, host);
+    }
+    const connect = await plainExchange(cfg.httpPort, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    assert.match(connect, /^HTTP\/1\.1 501 /);
   } finally {
     await gw.kill();
   }

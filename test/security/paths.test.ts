@@ -76,7 +76,10 @@ const blocked: Array<[string, number]> = [
   ['/public/%E0%80%AE%E0%80%AE/admin/users', 400], // 3-byte overlong "."
   ['/public/%00/admin', 400],
   ['/public/%2/admin', 400],
-  ['https://localhost/admin/users', 400], // absolute-form: refused (documented)
+  ['https://localhost/admin/users', 403], // absolute-form (RFC 9112 §3.2.2): its path is normalised the same way
+  ['HTTP://localhost/public/../admin/users', 403],
+  ['ftp://localhost/admin/users', 400], // absolute-form with another scheme
+  ['https://user@localhost/admin/users', 400], // userinfo (RFC 9110 §4.2.4)
   ['*', 400], // asterisk-form
 ];
 
@@ -92,7 +95,7 @@ for (const [target, status] of blocked) {
 test('HTTP/2: the same tricks land on /admin (403) or are refused (400), none reaches the upstream', async () => {
   const before = fx.up.seen.length;
   for (const [target, status] of blocked) {
-    if (target === '*' || target.startsWith('https:')) continue; // not a valid :path for a GET
+    if (target === '*' || /^[a-z]+:/i.test(target)) continue; // not a valid :path for a GET
     assert.equal((await h2Request({ ':path': target })).status, status, target);
   }
   assert.equal(fx.up.seen.length, before);
@@ -132,4 +135,51 @@ test('HTTP/2: :authority picks the virtual host, whatever the SNI says', async (
 test('HTTP/2: a host header that disagrees with :authority → 400; one that agrees is served', async () => {
   assert.equal((await h2Request({ ':path': '/', ':authority': 'alpha.test', host: 'beta.test' })).status, 400);
   assert.deepEqual(await h2Request({ ':path': '/', ':authority': 'alpha.test:443', host: 'ALPHA.test' }), { status: 200, body: 'alpha' });
+});
+
+// The target's authority and Host (src/listener/request-target.ts).
+
+test('HTTP/1.1 absolute-form: the target\'s authority picks the virtual host and is the Host forwarded; the Host sent is ignored', async () => {
+  const r = await rawHttp1(fx.pki, fx.gw.httpsPort, 'GET https://beta.test/x HTTP/1.1\r\nHost: alpha.test\r\nConnection: close\r\n\r\n');
+  assert.deepEqual(r.statuses, [200]);
+  assert.ok(r.text.endsWith('beta'));
+  const before = fx.up.seen.length;
+  const up = await rawHttp1(fx.pki, fx.gw.httpsPort, 'GET https://Other.Test:8443?q=1 HTTP/1.1\r\nHost: alpha.test\r\nConnection: close\r\n\r\n');
+  assert.deepEqual(up.statuses, [200]);
+  assert.equal(fx.up.seen.length, before + 1);
+  const seen = fx.up.seen.at(-1)!;
+  assert.equal(seen.url, '/?q=1', 'origin-form toward the upstream');
+  assert.equal(seen.headers.host, 'Other.Test:8443');
+  assert.equal(seen.headers['x-forwarded-host'], 'Other.Test:8443');
+});
+
+/** Host values RFC 9112 §3.2 says a server MUST refuse (400): none may reach the upstream. */
+const badHosts = ['user@localhost', 'a b', 'localhost/x', 'localhost:8a', 'a:1:2', '[::1', '[::1]x', '[zz]', ':443', 'ex"ample', 'loc%zzal', 'caf\u00e9.test'];
+
+test('HTTP/1.1: an invalid Host is refused with 400 and never forwarded', async () => {
+  const before = fx.up.seen.length;
+  for (const host of badHosts) {
+    const r = await rawHttp1(fx.pki, fx.gw.httpsPort, Buffer.from(`GET /x HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, 'latin1'));
+    assert.deepEqual(r.statuses, [400], host);
+  }
+  assert.equal(fx.up.seen.length, before);
+  for (const host of ['localhost', 'LOCALHOST:1', '[::1]:8443', '[::1]', '127.0.0.1', 'a-b_c~d.test', 'x.test:']) {
+    assert.equal((await h1Status('/x', host)).status, 200, host);
+  }
+});
+
+test('HTTP/2: an invalid :authority is refused with 400 and never forwarded', async () => {
+  const before = fx.up.seen.length;
+  for (const authority of ['user@localhost', 'a:1:2', 'localhost:8a', '[zz]']) {
+    const r = await h2Request({ ':path': '/x', ':authority': authority }).catch(() => ({ status: 400, body: '' })); // nghttp2 may reset it first
+    assert.equal(r.status, 400, authority);
+  }
+  assert.equal(fx.up.seen.length, before);
+});
+
+test('CONNECT is answered 501 over HTTP/1.1 (then closed) and over HTTP/2 (the session keeps serving)', async () => {
+  const r = await rawHttp1(fx.pki, fx.gw.httpsPort, 'CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n');
+  assert.deepEqual(r.statuses, [501]);
+  assert.match(r.text, /connection: close/i);
+  assert.equal(JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).error, 'method_not_supported');
 });

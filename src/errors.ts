@@ -94,6 +94,7 @@ export const Errors = Object.freeze({
   underscoreHeader: spec('bad_request', 400, 'header names with underscores are not accepted', ENDS),
   unsupportedTransferCoding: spec('unsupported_transfer_coding', 501, 'only the chunked transfer coding is supported', ENDS),
   connectNotSupported: spec('method_not_supported', 501, 'CONNECT (a proxy tunnel) is not supported', ENDS),
+  httpVersionNotSupported: spec('http_version_not_supported', 505, 'HTTP/1.x, or HTTP/2 negotiated by ALPN, only', ENDS),
   noHealthyUpstream: spec('no_healthy_upstream', 503, 'no healthy upstream endpoint'),
   circuitOpen: spec('circuit_open', 503, 'upstream circuit breaker open'),
   upstreamConnectFailure: spec('upstream_connect_failure', 502, 'could not connect to the upstream'),

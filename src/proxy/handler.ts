@@ -103,6 +103,12 @@ function route(ex: Exchange, view: ListenerView): void {
     ? resolveClientAddress(ex.peer, headers['x-forwarded-for'] as string | undefined, listener.trust)
     : ex.peer;
 
+  // A request line of another major version ("GET / HTTP/2.0") on an HTTP/1.x connection: llhttp
+  // parses it, but HTTP/2 is only what ALPN negotiated (RFC 9112 §2.3 lets a server refuse with 505).
+  if (req.httpVersionMajor !== 1 && !(req instanceof H2Request)) {
+    sendError(ex, Errors.httpVersionNotSupported);
+    return;
+  }
   // HTTP/1.x absolute-form (`GET https://host/path`) becomes origin-form with its authority as Host.
   if (req.httpVersionMajor === 1 && req.url !== undefined && req.url.charCodeAt(0) !== 0x2f /* '/' */ && !adoptAbsoluteForm(req as IncomingMessage)) {
     sendError(ex, Errors.badRequest);

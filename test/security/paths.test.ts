@@ -183,3 +183,18 @@ test('CONNECT is answered 501 over HTTP/1.1 (then closed) and over HTTP/2 (the s
   assert.match(r.text, /connection: close/i);
   assert.equal(JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).error, 'method_not_supported');
 });
+
+test('a request line of another HTTP version on an HTTP/1.1 connection gets 505 and is not forwarded', async () => {
+  const before = fx.up.seen.length;
+  for (const version of ['HTTP/2.0', 'HTTP/3.0']) {
+    const r = await rawHttp1(fx.pki, fx.gw.httpsPort, `GET /x ${version}\r\nHost: localhost\r\n\r\n`);
+    // llhttp refuses some versions itself (400); the ones it parses are ours to refuse
+    assert.ok(r.statuses[0] === 505 || r.statuses[0] === 400, `${version}: ${r.text.slice(0, 40)}`);
+    assert.ok(r.closedByServer, version);
+  }
+  const two = await rawHttp1(fx.pki, fx.gw.httpsPort, 'GET /x HTTP/2.0\r\nHost: localhost\r\n\r\n');
+  assert.deepEqual(two.statuses, [505]);
+  assert.equal(JSON.parse(two.text.slice(two.text.indexOf('\r\n\r\n') + 4)).error, 'http_version_not_supported');
+  assert.equal(fx.up.seen.length, before);
+  assert.equal((await h1Status('/x')).status, 200);
+});

@@ -1,5 +1,5 @@
 import { Errors } from '../errors.ts';
-import { normalizePath } from '../router/normalize-path.ts';
+import { normalizePath, withoutFragment } from '../router/normalize-path.ts';
 import { connectionPeer, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
 import { framingError } from '../listener/request-framing.ts';
 import { adoptAbsoluteForm, isValidAuthority } from '../listener/request-target.ts';
@@ -115,7 +115,7 @@ function route(ex: Exchange, view: ListenerView): void {
     return;
   }
   const authority = (headers[':authority'] as string | undefined) ?? headers.host;
-  const target = req.url;
+  const target = req.url === undefined ? undefined : withoutFragment(req.url);
   if (!authority || !target || target.charCodeAt(0) !== 0x2f /* '/' */ || !isValidAuthority(authority)) {
     sendError(ex, Errors.badRequest);
     return;

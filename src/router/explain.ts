@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HostTable } from './host-table.ts';
 import { firstFailure, RouteInput } from './match.ts';
-import { normalizePath } from './normalize-path.ts';
+import { normalizePath, withoutFragment } from './normalize-path.ts';
 import type { CompiledRoute, CompiledVirtualHost } from './types.ts';
 
 // The routing half of `explain`: for a request (authority, target, method, headers), the virtual
@@ -27,7 +27,8 @@ export interface RoutingExplanation {
   readonly route: CompiledRoute | null;
 }
 
-export function explainRouting(hosts: HostTable, authority: string, target: string, method: string, headers: IncomingHttpHeaders): RoutingExplanation {
+export function explainRouting(hosts: HostTable, authority: string, rawTarget: string, method: string, headers: IncomingHttpHeaders): RoutingExplanation {
+  const target = withoutFragment(rawTarget);
   const q = target.indexOf('?');
   const query = q === -1 ? '' : target.slice(q);
   const path = target.startsWith('/') ? normalizePath(q === -1 ? target : target.slice(0, q)) : null;

@@ -6,6 +6,10 @@
 //  - percent-encoded unreserved characters (A-Z a-z 0-9 - . _ ~) are decoded; other escapes are kept,
 //    with upper-case hex. An encoded slash (%2F) or backslash (%5C) stays encoded and opaque: it is
 //    part of a segment, never a separator (what the upstream sees is what we matched).
+//  - the characters a URI may not carry raw and that browsers and Envoy's normalisation
+//    (chromium's URL canonicaliser) percent-encode — `"`, `#`, `<`, `>`, `` ` ``, `{`, `}` — are
+//    encoded, so `/a{b}` and `/a%7Bb%7D` are one path and the upstream gets a valid request-target
+//    (a `#` reaches here only if the caller did not cut the fragment: see withoutFragment);
 //  - duplicate slashes are merged;
 //  - `.` and `..` segments are resolved (RFC 3986 §5.2.4); `..` never climbs above the root;
 //  - a malformed escape, a control character or a path not starting with `/` is refused (null → 400);
@@ -41,6 +45,13 @@ function hexValue(c: number): number {
   return -1;
 }
 
+/** Printable characters encoded rather than forwarded raw (WHATWG's path percent-encode set, less space and `?`). */
+function mustEncode(c: number): boolean {
+  return c === 0x22 || c === 0x23 || c === 0x3c || c === 0x3e || c === 0x60 || c === 0x7b || c === 0x7d;
+}
+
+const HEX = '0123456789ABCDEF';
+
 function isUnreserved(c: number): boolean {
   return (
     (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
@@ -48,13 +59,23 @@ function isUnreserved(c: number): boolean {
   );
 }
 
+/**
+ * 1 for the characters only the slow path handles: `%`, `\`, those it encodes, and the controls and
+ * space it refuses (as it refuses non-ASCII).
+ */
+const SLOW_CHAR = new Uint8Array(128);
+for (let c = 0; c < 0x21; c++) SLOW_CHAR[c] = 1;
+SLOW_CHAR[0x7f] = 1;
+SLOW_CHAR[PERCENT] = 1;
+SLOW_CHAR[BACKSLASH] = 1;
+for (let c = 0x21; c < 0x7f; c++) if (mustEncode(c)) SLOW_CHAR[c] = 1;
+
 /** True when the path needs the slow path: escapes, `//`, or a `.`/`..` segment. */
 function needsWork(p: string): boolean {
   const n = p.length;
   for (let i = 0; i < n; i++) {
     const c = p.charCodeAt(i);
-    if (c === PERCENT || c === BACKSLASH) return true;
-    if (c < 0x21 || c > 0x7e) return true; // control characters, spaces and non-ASCII are refused in the slow path
+    if (c > 0x7e || SLOW_CHAR[c] === 1) return true;
     if (c === SLASH && i + 1 < n) {
       const d = p.charCodeAt(i + 1);
       if (d === SLASH) return true;
@@ -93,7 +114,7 @@ export function normalizePath(p: string): string | null {
         if (!validUtf8(high)) return null;
         high = null;
       }
-      decoded += p[i];
+      decoded += mustEncode(c) ? `%${HEX[c >> 4]}${HEX[c & 15]}` : p[i];
       continue;
     }
     if (i + 2 >= p.length) return null;
@@ -131,6 +152,16 @@ export function normalizePath(p: string): string | null {
   const endsInDir = trailingSlash || last === '.' || last === '..';
   const joined = '/' + out.join('/');
   return endsInDir && out.length > 0 ? joined + '/' : joined;
+}
+
+/**
+ * The request target without its `#fragment`. A fragment is never part of a request-target (RFC 9112
+ * §3.2) and upstreams disagree on it — nginx cuts the path at `#`, node and Go keep it — so a rule on
+ * `/admin` must not be passed by `/admin#x`. Cut, as Envoy does, before the path and query are split.
+ */
+export function withoutFragment(target: string): string {
+  const hash = target.indexOf('#');
+  return hash === -1 ? target : target.slice(0, hash);
 }
 
 /** Splits a request target into path and query (`?` and after, or ''). */

@@ -8,7 +8,8 @@ import { normalizePath } from '../../src/router/normalize-path.ts';
 //  1. it refuses (null) or returns a path starting with '/';
 //  2. it is idempotent: normalising a normalised path changes nothing;
 //  3. its output has no empty segment ('//'), no '.' or '..' segment (with or without ';params'),
-//     no control character, NUL or non-ASCII byte (raw or encoded), and no lower-case or malformed escape;
+//     no control character, NUL or non-ASCII byte (raw or encoded), no lower-case or malformed escape,
+//     and none of `"#<>`{}` raw (they are encoded);
 //  4. an encoded slash is opaque: it is never decoded into a separator and never created, so the
 //     output carries at most as many '%2F' as the input, exactly as many when no dot segment removed one;
 //  5. the unreserved characters are never left encoded (one spelling per path).
@@ -16,7 +17,7 @@ import { normalizePath } from '../../src/router/normalize-path.ts';
 const piece = fc.constantFrom(
   '/', '/', '/', '.', '..', '%2e', '%2E', '%2e%2e', '.%2e', '%2F', '%2f', '%5C', '%5c', '\\', ';', ';x=1', '..;',
   'a', 'b', 'admin', '%41', '%7e', '~', '-', '_', '%20', '%', '%zz', '%2', '%00', '%1f', '%7F', '%C0%AE', '%E0%80%AE',
-  '%C3%A9', '%F0%9F%98%80', '%ED%A0%80', 'é', '\t', ' ', '?', '#', '@', ':',
+  '%C3%A9', '%F0%9F%98%80', '%ED%A0%80', 'é', '\t', ' ', '?', '#', '@', ':', '"', '<', '>', '`', '{', '}', '%7b', '%22',
 );
 const rawPath = fc.array(piece, { minLength: 0, maxLength: 16 }).map((parts) => '/' + parts.join(''));
 
@@ -48,6 +49,7 @@ test('normalisation refuses or yields a clean, canonical path', () => {
         assert.ok(!/[A-Za-z0-9\-._~]/.test(String.fromCharCode(byte)), `encoded unreserved character in ${out}`);
       }
       assert.ok(!/%(?![0-9A-F]{2})/.test(out), `malformed escape in ${out}`);
+      assert.ok(!/["#<>`{}]/.test(out), `a character a URI may not carry raw in ${out}`);
     }),
     RUNS,
   );

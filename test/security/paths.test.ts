@@ -76,6 +76,7 @@ const blocked: Array<[string, number]> = [
   ['/public/%E0%80%AE%E0%80%AE/admin/users', 400], // 3-byte overlong "."
   ['/public/%00/admin', 400],
   ['/public/%2/admin', 400],
+  ['/admin#/../public', 403], // the fragment is cut before normalising: this is /admin
   ['https://localhost/admin/users', 403], // absolute-form (RFC 9112 §3.2.2): its path is normalised the same way
   ['HTTP://localhost/public/../admin/users', 403],
   ['ftp://localhost/admin/users', 400], // absolute-form with another scheme
@@ -109,6 +110,11 @@ const forwarded: Array<[string, string]> = [
   ['/a/./b/../c//d?x=1', '/a/c/d?x=1'],
   ['/caf%C3%A9', '/caf%C3%A9'], // valid UTF-8 escapes pass
   ['/a;b=1/c', '/a;b=1/c'],
+  ['/a#frag', '/a'], // a fragment is never forwarded (nginx would cut the path there, node would not)
+  ['/a?x=1#frag?y', '/a?x=1'],
+  ['/a{b}', '/a%7Bb%7D'], // what a URI may not carry raw is encoded, as browsers and Envoy do
+  ['/a"<>`', '/a%22%3C%3E%60'],
+  ['/a%7bb%7D', '/a%7Bb%7D'],
 ];
 
 for (const [sent, received] of forwarded) {

@@ -15,6 +15,7 @@ import type { ConnectionBudget } from '../overload/connection-budget.ts';
 import { H1, H2, type ListenerStats } from '../observability/request-stats.ts';
 import { tagHttp2Session, tagTlsSocket } from './tls-version.ts';
 import { streamListener } from './h2-stream.ts';
+import { oneRequestAtATime } from './h1-pipeline.ts';
 
 // One public TLS listener: TLS 1.2/1.3, SNI from the current generation, ALPN h2 + http/1.1 on one
 // port (node's HTTP/2 server with its HTTP/1.1 fallback), and every client-controlled size and time
@@ -110,10 +111,12 @@ export function createHttpsListener(
   const sockets = new Set<TLSSocket>();
   const limits = initial.limits;
   let draining = false;
-  const serve: RequestListener = (req, res) => {
-    if (draining && req.httpVersionMajor === 1) res.shouldKeepAlive = false;
+  // HTTP/1.x only (HTTP/2 streams come through streamListener): a connection's pipelined requests
+  // are served one at a time (h1-pipeline.ts).
+  const serve: RequestListener = oneRequestAtATime((req, res) => {
+    if (draining) res.shouldKeepAlive = false;
     onRequest(req, res);
-  };
+  });
 
   const tlsOptions = {
     ...sni.defaultOptions,

@@ -4,6 +4,7 @@ import { testPki, type TestPki } from '../helpers/pki.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startGateway, basicConfig, type TestGateway } from '../helpers/gateway.ts';
 import { rawHttp1 } from '../helpers/raw-http1.ts';
+import { MAX_WAITING } from '../../src/listener/h1-pipeline.ts';
 import { RawH2, FrameType, Flag, frame, requestBlock } from '../helpers/h2-raw.ts';
 
 // Request smuggling over real TLS sockets, byte for byte: for each malformed framing we assert what
@@ -15,6 +16,9 @@ let up: TestUpstream;
 let gw: TestGateway;
 /** Bodies the upstream received, by request url. */
 const bodies = new Map<string, string>();
+/** `/slow…` requests the upstream is answering now, and the most it answered at once. */
+let slowInFlight = 0;
+let slowMaxInFlight = 0;
 
 before(async () => {
   pki = await testPki();
@@ -25,7 +29,12 @@ before(async () => {
       req.on('data', (c: string) => (body += c));
       req.on('end', () => {
         bodies.set(req.url ?? '', body);
-        res.end('ok');
+        if (!req.url?.startsWith('/slow')) return void res.end('ok');
+        slowMaxInFlight = Math.max(slowMaxInFlight, ++slowInFlight);
+        setTimeout(() => {
+          slowInFlight--;
+          res.end(req.url);
+        }, 20);
       });
     },
   });
@@ -86,6 +95,28 @@ test('HTTP/1.1 pipelined requests are answered in order, each forwarded once', a
   assert.deepEqual(r.statuses, [200, 200]);
   assert.equal(bodies.get('/pipe2'), 'hello');
   assert.equal(up.seen.filter((s) => s.url === '/pipe1').length, 1);
+});
+
+test('HTTP/1.1 pipelined requests are served one at a time: the upstream never sees two of one connection at once', async () => {
+  slowMaxInFlight = 0;
+  const n = 20;
+  const burst = Array.from({ length: n }, (_, i) => `GET /slow${i} HTTP/1.1\r\n${H}${i === n - 1 ? 'Connection: close\r\n' : ''}\r\n`).join('');
+  const r = await rawHttp1(pki, gw.httpsPort, burst);
+  assert.deepEqual(r.statuses, Array(n).fill(200));
+  const order = [...r.text.matchAll(/\/slow\d+/g)].map((m) => m[0]);
+  assert.deepEqual(order, Array.from({ length: n }, (_, i) => `/slow${i}`), 'answered in order');
+  assert.equal(slowMaxInFlight, 1);
+});
+
+test('HTTP/1.1: a pipelined burst beyond the per-connection queue closes that connection; the gateway keeps serving', async () => {
+  const before = up.seen.length;
+  const burst = `GET /slow-burst HTTP/1.1\r\n${H}\r\n`.repeat(MAX_WAITING + 100);
+  const r = await rawHttp1(pki, gw.httpsPort, burst);
+  assert.ok(r.closedByServer);
+  assert.ok(r.statuses.length <= MAX_WAITING + 1, `${r.statuses.length} answered`);
+  assert.ok(up.seen.length - before <= MAX_WAITING + 1, `${up.seen.length - before} forwarded`);
+  const after = await rawHttp1(pki, gw.httpsPort, `GET /after HTTP/1.1\r\n${H}Connection: close\r\n\r\n`);
+  assert.deepEqual(after.statuses, [200]);
 });
 
 // HTTP/2 → HTTP/1.1 downgrade smuggling (H2.CL, H2.TE, CRLF injection): written frame by frame.

@@ -188,8 +188,13 @@ export class H2Response {
     });
   }
 
+  /**
+   * Cuts the response. Without an error node would reset the stream with NO_ERROR, which a client may
+   * take for a whole response (RFC 9113 §8.1 uses it after a complete one): INTERNAL_ERROR says it is not.
+   */
   destroy(err?: Error): void {
-    this.stream.destroy(err);
+    if (err === undefined && !this.stream.closed && !this.stream.destroyed) this.stream.close(h2constants.NGHTTP2_INTERNAL_ERROR);
+    else this.stream.destroy(err);
   }
 
   once(event: 'close' | 'drain', listener: () => void): this {

@@ -56,6 +56,16 @@ class PerTryTimeoutError extends Error {
   readonly code = 'UND_ERR_HEADERS_TIMEOUT';
 }
 
+/**
+ * An upstream response framed with a transfer coding other than `chunked` (`gzip, chunked`,
+ * `identity`). undici removes only the chunking: relayed, the body would reach the client still
+ * coded with nothing left to say so (HTTP/2 has no transfer codings at all). Refused as Envoy does:
+ * 502 upstream_protocol_error (the HPE_ code classifies it with the parser's own errors).
+ */
+class UnsupportedTransferCodingError extends Error {
+  readonly code = 'HPE_UNSUPPORTED_TRANSFER_CODING';
+}
+
 /** The reason a try is cut when its response is thrown away for a retry. */
 class DiscardedForRetry extends Error {
   readonly code = 'GATEHOUSE_RETRY_DISCARD';
@@ -81,7 +91,12 @@ export function classifyUpstreamError(err: unknown): GatewayErrorSpec {
   if (CONNECT_FAILURE_CODES.has(cause) || cause.startsWith('ERR_SSL') || cause.startsWith('ERR_TLS')) {
     return Errors.upstreamConnectFailure;
   }
-  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+  // undici's HTTPParserError (a malformed status line or header from the upstream) carries no code;
+  // a 101 to a request that asked for no upgrade is a socket error "bad upgrade"
+  if (
+    code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ||
+    (err as Error)?.name === 'HTTPParserError' || (code === 'UND_ERR_SOCKET' && (err as Error).message === 'bad upgrade')
+  ) {
     return Errors.upstreamProtocolError;
   }
   return Errors.upstreamReset;
@@ -304,6 +319,11 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   onResponseStart(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200 || this.discarded) return; // 1xx informational: not relayed
+    const te = headers['transfer-encoding'];
+    if (te !== undefined && te !== 'chunked' && (typeof te !== 'string' || te.trim().toLowerCase() !== 'chunked')) {
+      c.abort(new UnsupportedTransferCodingError(`upstream transfer coding ${String(te).slice(0, 100)}`));
+      return;
+    }
     if (this.tryTimer !== null) {
       clearTimeout(this.tryTimer); // the per-try timeout bounds the wait for response headers only
       this.tryTimer = null;

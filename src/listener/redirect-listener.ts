@@ -6,7 +6,7 @@ import { errorBody, Errors } from '../errors.ts';
 import { hostWithoutPort } from '../router/host-table.ts';
 import { interceptProxyProtocol } from './proxy-protocol-accept.ts';
 import { adoptAbsoluteForm, isValidAuthority } from './request-target.ts';
-import { onConnectMethod } from './raw-answer.ts';
+import { answerAndClose, onConnectMethod } from './raw-answer.ts';
 import type { ConnectionBudget } from '../overload/connection-budget.ts';
 
 // A plain-HTTP listener whose only job is `redirectToHttps`: 308 to
@@ -57,8 +57,9 @@ export function createRedirectListener(initial: CompiledListener, slot: Listener
   };
   apply(initial);
   server.on('connect', onConnectMethod);
+  // what node's parser refused gets the same JSON answer as on the TLS listener
   server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    if (socket.writable) answerAndClose(socket, Errors.badRequest);
     else socket.destroy();
   });
   interceptProxyProtocol(server, initial.name, {

@@ -84,9 +84,14 @@ test('Watch: a cluster goes NOT_SERVING when its endpoint fails health checks, a
 });
 
 test('the set follows reloads: an unknown service becomes known, a removed one unknown', async () => {
+  // Every cluster checks the one upstream the previous test turned unhealthy and back: beta may still
+  // be catching up (a full run once saw it report NOT_SERVING, then SERVING, to the watch below).
+  await eventually(async () => (await client.check('cluster:beta')).status === 'SERVING', 'beta SERVING again before the watches');
   const gamma = client.watch('cluster:gamma');
   const beta = client.watch('cluster:beta');
-  await eventually(() => gamma.seen.length === 1 && beta.seen.length === 1, 'first statuses');
+  await eventually(() => gamma.seen.length === 1 && beta.seen.length === 1, 'first statuses').catch((err: Error) => {
+    throw new Error(`${err.message}; gamma saw ${JSON.stringify(gamma.seen)}, ended ${gamma.ended()}; beta saw ${JSON.stringify(beta.seen)}, ended ${beta.ended()}`);
+  });
   assert.deepEqual(gamma.seen, ['SERVICE_UNKNOWN']);
   assert.deepEqual(beta.seen, ['SERVING']);
 

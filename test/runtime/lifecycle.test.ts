@@ -95,6 +95,9 @@ test('the plain listener redirects to https with 308, keeping path and query', a
     }
     const connect = await plainExchange(cfg.httpPort, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     assert.match(connect, /^HTTP\/1\.1 501 /);
+    const garbage = await plainExchange(cfg.httpPort, 'GET / HTTP/1.1\r\nHost: example.com\r\nbad header line\r\n\r\n');
+    assert.match(garbage, /^HTTP\/1\.1 400 /);
+    assert.equal(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4)).error, 'bad_request');
   } finally {
     await gw.kill();
   }

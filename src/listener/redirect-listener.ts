@@ -5,7 +5,7 @@ import { newRequestId } from '../proxy/request-id.ts';
 import { errorBody, Errors } from '../errors.ts';
 import { hostWithoutPort } from '../router/host-table.ts';
 import { interceptProxyProtocol } from './proxy-protocol-accept.ts';
-import { adoptAbsoluteForm, isValidAuthority } from './request-target.ts';
+import { ensureOriginForm, isValidAuthority } from './request-target.ts';
 import { answerAndClose, onConnectMethod } from './raw-answer.ts';
 import type { ConnectionBudget } from '../overload/connection-budget.ts';
 
@@ -33,10 +33,9 @@ export function createRedirectListener(initial: CompiledListener, slot: Listener
     const port = slot.current.listener.httpsPort;
     // the same target and Host rules as the TLS listener (request-target.ts): absolute-form is
     // taken, an invalid Host is refused rather than copied into a Location
-    const absolute = req.url !== undefined && req.url.charCodeAt(0) !== 0x2f;
-    const host = absolute && !adoptAbsoluteForm(req) ? undefined : req.headers.host;
+    const host = ensureOriginForm(req) ? req.headers.host : undefined;
     const url = req.url ?? '/';
-    if (!host || url.charCodeAt(0) !== 0x2f || !isValidAuthority(host)) {
+    if (!host || !isValidAuthority(host)) {
       const id = newRequestId();
       res.writeHead(400, { 'content-type': 'application/json', 'x-request-id': id, connection: 'close' });
       res.end(errorBody(Errors.badRequest, id));

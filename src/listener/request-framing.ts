@@ -12,6 +12,14 @@ import { hostWithoutPort } from '../router/host-table.ts';
 //  - HTTP/2: a `host` header that names another host than `:authority`: 400, RFC 9113 §8.3.1.
 // Nothing here allocates on a well-formed request.
 
+/**
+ * A Transfer-Encoding value that is `chunked` alone, the only transfer coding the gateway relays
+ * (requests here; upstream responses in proxy/forward.ts).
+ */
+export function isChunkedOnly(te: string | string[]): boolean {
+  return te === 'chunked' || (typeof te === 'string' && te.trim().toLowerCase() === 'chunked');
+}
+
 export function framingError(req: GatewayRequest): GatewayErrorSpec | null {
   const headers = req.headers;
   if (req.httpVersionMajor === 2) {
@@ -25,7 +33,7 @@ export function framingError(req: GatewayRequest): GatewayErrorSpec | null {
   const te = headers['transfer-encoding'];
   if (te !== undefined) {
     if (req.httpVersionMinor === 0) return Errors.badRequest;
-    if (te !== 'chunked' && te.trim().toLowerCase() !== 'chunked') return Errors.unsupportedTransferCoding;
+    if (!isChunkedOnly(te)) return Errors.unsupportedTransferCoding;
   }
   const raw = req.rawHeaders;
   let hosts = 0;

@@ -63,11 +63,20 @@ function schemeLength(t: string): number {
 }
 
 /**
- * An HTTP/1.x request in absolute-form becomes origin-form: `req.url` is the path and query, and
- * Host (parsed and raw) is the target's authority. Returns false — answer 400 — when the target is
- * not an `http(s)://authority…` URL; the authority itself is checked with the Host afterwards.
+ * An HTTP/1.x request target as origin-form: one already is (`/…`) and is left as it is; one in
+ * absolute-form is rewritten (adoptAbsoluteForm). Returns false — answer 400 — for anything else
+ * (`*`, another scheme, no authority); the authority itself is checked with the Host afterwards.
  */
-export function adoptAbsoluteForm(req: IncomingMessage): boolean {
+export function ensureOriginForm(req: IncomingMessage): boolean {
+  const url = req.url;
+  return url !== undefined && (url.charCodeAt(0) === 0x2f /* / */ || adoptAbsoluteForm(req));
+}
+
+/**
+ * `req.url` becomes the path and query, and Host (parsed and raw) the target's authority. False when
+ * the target is not an `http(s)://authority…` URL.
+ */
+function adoptAbsoluteForm(req: IncomingMessage): boolean {
   const target = req.url ?? '';
   const start = schemeLength(target);
   if (start === 0) return false;

@@ -22,6 +22,7 @@ import {
 import { BodyLimit, BodyTooLargeError, keepSmallBody, requestBody, requestHasBody } from '../request-body.ts';
 import { mirrorSelected, sendMirror } from './mirror.ts';
 import { FlagBit } from '../observability/response-flags.ts';
+import { isChunkedOnly } from '../listener/request-framing.ts';
 import type { TrySpan } from '../observability/tracing/request-span.ts';
 
 // Forwarding one request through undici's dispatch API: the request body is streamed from the client
@@ -320,7 +321,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   onResponseStart(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200 || this.discarded) return; // 1xx informational: not relayed
     const te = headers['transfer-encoding'];
-    if (te !== undefined && te !== 'chunked' && (typeof te !== 'string' || te.trim().toLowerCase() !== 'chunked')) {
+    if (te !== undefined && !isChunkedOnly(te)) {
       c.abort(new UnsupportedTransferCodingError(`upstream transfer coding ${String(te).slice(0, 100)}`));
       return;
     }

@@ -2,7 +2,7 @@ import { Errors } from '../errors.ts';
 import { normalizePath, withoutFragment } from '../router/normalize-path.ts';
 import { connectionPeer, resolveClientAddress, TRUST_NONE } from '../listener/client-address.ts';
 import { framingError } from '../listener/request-framing.ts';
-import { adoptAbsoluteForm, isValidAuthority } from '../listener/request-target.ts';
+import { ensureOriginForm, isValidAuthority } from '../listener/request-target.ts';
 import { dropUnderscoreHeaders, firstUnderscoreHeader } from '../listener/header-names.ts';
 import type { CompiledListener, ListenerView } from '../runtime/generation.ts';
 import { runFilters } from '../filters/filter.ts';
@@ -110,7 +110,7 @@ function route(ex: Exchange, view: ListenerView): void {
     return;
   }
   // HTTP/1.x absolute-form (`GET https://host/path`) becomes origin-form with its authority as Host.
-  if (req.httpVersionMajor === 1 && req.url !== undefined && req.url.charCodeAt(0) !== 0x2f /* '/' */ && !adoptAbsoluteForm(req as IncomingMessage)) {
+  if (req.httpVersionMajor === 1 && !ensureOriginForm(req as IncomingMessage)) {
     sendError(ex, Errors.badRequest);
     return;
   }

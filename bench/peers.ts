@@ -16,7 +16,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { exportJWK, SignJWT } from 'jose';
+import { encodedKeyPair } from '../src/certs/key-pair.ts';
 import { Processes, cpuSeconds, memoryMB, waitForEvent, which, machineBusySeconds, tail } from './lib/procs.ts';
 import { freePort, probe, sleep } from './lib/net.ts';
 import { parseWrk } from './lib/loadgen.ts';
@@ -256,7 +258,8 @@ async function setup(): Promise<{ targets: Target[]; upstreamPid: number }> {
   for (const d of ['nginx-upstream', 'nginx-proxy']) mkdirSync(join(tmp, d), { recursive: true });
 
   // the edge token of the full-feature gatehouse, sent to every target so the requests are the same
-  const { publicKey, privateKey } = await generateKeyPair('RS256');
+  const privateKey = createPrivateKey(encodedKeyPair('rsa').privateKey); // PEM first: src/certs/key-pair.ts says why
+  const publicKey = createPublicKey(privateKey);
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256', use: 'sig' };
   const jwksFile = join(tmp, 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));

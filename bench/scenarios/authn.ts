@@ -1,4 +1,5 @@
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { encodedKeyPair } from '../../src/certs/key-pair.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gatehouseService } from '../services/gatehouse.ts';
@@ -46,7 +47,8 @@ let prepared: { tmp: string; info: Record<string, unknown> } | null = null;
 function prepareTokens(ctx: BenchContext): Record<string, unknown> {
   if (prepared?.tmp === ctx.tmp) return prepared.info;
   const t0 = performance.now();
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const privateKey = createPrivateKey(encodedKeyPair('rsa').privateKey); // PEM first: src/certs/key-pair.ts says why
+  const publicKey = createPublicKey(privateKey);
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' };
   writeFileSync(jwksFile(ctx), JSON.stringify({ keys: [jwk] }));
   const now = Math.floor(Date.now() / 1000);

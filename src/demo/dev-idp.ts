@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { encodedKeyPair } from '../certs/key-pair.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportJWK, SignJWT } from 'jose';
@@ -26,10 +27,10 @@ export async function ensureDemoIdp(certDir: string): Promise<boolean> {
   } catch {
     /* missing: create both */
   }
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = { ...(await exportJWK(createPublicKey(privateKey))), kid: KID, alg: 'ES256', use: 'sig' };
+  const pem = encodedKeyPair('ec').privateKey; // never a KeyObject from the generator (key-pair.ts)
+  const jwk = { ...(await exportJWK(createPublicKey(pem))), kid: KID, alg: 'ES256', use: 'sig' };
   await writeFilesAtomic([
-    { path: f.key, data: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, mode: 0o600 },
+    { path: f.key, data: pem, mode: 0o600 },
     { path: f.jwks, data: `${JSON.stringify({ keys: [jwk] }, null, 2)}\n`, mode: 0o644 },
   ]);
   return true;

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
-import { generateKeyPairSync } from 'node:crypto';
+import { encodedKeyPair } from '../../src/certs/key-pair.ts';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { testPki, type TestPki } from '../helpers/pki.ts';
@@ -134,8 +134,7 @@ test('a client-sent internal token header never reaches the mesh', async () => {
 test('a rotated signing key is published beside the old one; new tokens use the new key', async () => {
   const before = await meshToken('/r1', await sign(edgeKey, alice));
   const oldKid = decodeProtectedHeader(before!.slice(7)).kid;
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  writeFileSync(signingKeyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }));
+  writeFileSync(signingKeyFile, encodedKeyPair('rsa').privateKey);
   const r = await gw.gw.reload('test rotation');
   assert.equal(r.ok, true, JSON.stringify(r));
   const jwks = await publishedKeys();

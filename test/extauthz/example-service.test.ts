@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { encodedKeyPair } from '../../src/certs/key-pair.ts';
 import * as grpc from '@grpc/grpc-js';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { Redis } from 'ioredis';
@@ -24,7 +24,7 @@ let up: TestUpstream;
 let svc: RunningService;
 let gw: TestGateway;
 let edgeKey: TestKey;
-const signing = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signing = encodedKeyPair('rsa'); // PEM: see src/certs/key-pair.ts
 
 before(async () => {
   pki = await testPki();
@@ -33,7 +33,7 @@ before(async () => {
     address: '127.0.0.1:0',
     apiKeys: [{ key: 'partner-secret-1', sub: 'partner-1' }],
     edge: { issuer: 'https://idp.test', audience: 'gatehouse-test', jwks: { keys: [edgeKey.jwk] } },
-    signingKeyPem: signing.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    signingKeyPem: signing.privateKey,
     internalIssuer: 'https://ext-authz.internal',
     internalAudience: 'mesh',
     redisUrl: redis.url,

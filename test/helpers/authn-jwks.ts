@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { encodedKeyPair } from '../../src/certs/key-pair.ts';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { TestPki } from './pki.ts';
@@ -17,13 +18,13 @@ export interface TestKey {
 }
 
 export async function makeKey(kid: string, kind: 'rsa' | 'ec'): Promise<TestKey> {
-  const pair =
-    kind === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  // Generated as PEM, then imported: a KeyObject straight from the generator shares its lock with the
+  // generation job, and node 20 deadlocks when that job is collected during an export (encodedKeyPair).
+  const privateKey = createPrivateKey(encodedKeyPair(kind).privateKey);
+  const publicKey = createPublicKey(privateKey);
   const alg = kind === 'rsa' ? 'RS256' : 'ES256';
-  const jwk = { ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' };
-  return { kid, alg, privateKey: pair.privateKey, publicKey: pair.publicKey, jwk };
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  return { kid, alg, privateKey, publicKey, jwk };
 }
 
 export interface JwksServer {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { eventually, freePort } from './net.ts';
+import { diesWithTest } from './server-process.ts';
 
 // A real DNS server for discovery tests: Debian's dnsmasq in the foreground on a free loopback UDP
 // port, answering only what the test gives it (no /etc/hosts, no upstream resolvers).
@@ -44,7 +45,7 @@ export async function startDnsmasq(o: { srv?: SrvRecord[]; hosts?: Array<{ name:
     ...(o.srv ?? []).map((r) => `--srv-host=${r.name},${r.target},${r.port},${r.priority},${r.weight}`),
     ...(o.hosts ?? []).map((h) => `--host-record=${h.name},${h.address}`),
   ];
-  const child: ChildProcess = spawn('/usr/sbin/dnsmasq', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(...diesWithTest('/usr/sbin/dnsmasq', args), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   let exited = false;

@@ -64,13 +64,13 @@ export async function issueRawSans(
   sans: ReadonlyArray<{ dns: string } | { uri: string }>,
 ): Promise<{ cert: string; key: string }> {
   const forge = (await import('node-forge')).default;
-  const { generateKeyPairSync } = await import('node:crypto');
+  const { encodedKeyPair } = await import('../../src/certs/key-pair.ts');
   const { writeFileSync } = await import('node:fs');
   const caCert = forge.pki.certificateFromPem(pki.read('ca.crt').toString());
   const caKey = forge.pki.privateKeyFromPem(pki.read('ca.key').toString());
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = encodedKeyPair('rsa'); // PEM: see src/certs/key-pair.ts
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }) as string);
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
   cert.serialNumber = '01' + Date.now().toString(16);
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + 3_600_000);
@@ -85,6 +85,6 @@ export async function issueRawSans(
   cert.sign(caKey, forge.md.sha256.create());
   const out = { cert: join(pki.dir, `${name}.crt`), key: join(pki.dir, `${name}.key`) };
   writeFileSync(out.cert, forge.pki.certificateToPem(cert));
-  writeFileSync(out.key, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(out.key, privateKey, { mode: 0o600 });
   return out;
 }

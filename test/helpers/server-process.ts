@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { eventually } from './net.ts';
 
 // One launcher for the throwaway servers tests depend on (redis-server, etcd): spawn it on the ports
@@ -24,15 +25,27 @@ export interface ServerCommand {
   onOutput?: (chunk: string) => void;
 }
 
+/**
+ * `setpriv --pdeathsig SIGKILL` (util-linux) in front of a server command, when it is there: the
+ * server then dies with the test process, even when the test runner kills a test file that timed
+ * out. An orphaned redis-server once outlived its test file and, holding the runner's stderr pipe,
+ * kept `npm test` from ever finishing after it had printed its summary.
+ */
+const SETPRIV = existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
+
+export function diesWithTest(command: string, args: string[]): [string, string[]] {
+  return SETPRIV === null ? [command, args] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args]];
+}
+
 export async function startServerProcess(c: ServerCommand): Promise<ServerProcess> {
   let proc: ChildProcess | null = null;
 
   const start = async () => {
-    const p = spawn(c.command, c.args, { stdio: c.onOutput ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'ignore', 'inherit'] });
-    if (c.onOutput) {
-      p.stdout!.on('data', (d) => c.onOutput!(String(d)));
-      p.stderr!.on('data', (d) => c.onOutput!(String(d)));
-    }
+    const [command, args] = diesWithTest(c.command, c.args);
+    // stderr is piped, never inherited: a server must not hold the test runner's own pipe.
+    const p = spawn(command, args, { stdio: ['ignore', c.onOutput ? 'pipe' : 'ignore', 'pipe'] });
+    if (c.onOutput) p.stdout!.on('data', (d) => c.onOutput!(String(d)));
+    p.stderr!.on('data', (d) => (c.onOutput ? c.onOutput(String(d)) : process.stderr.write(d)));
     proc = p;
     await eventually(c.ready, c.what, c.maxMs);
   };

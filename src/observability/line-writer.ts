@@ -50,6 +50,7 @@ export class LineWriter {
   private readonly queue: { buf: Buffer; lines: number }[] = [];
   private queuedBytes = 0;
   private writing = false;
+  private claimed: Buffer | null = null;
   private closing = false;
   private failedSinceLastSuccess = false;
   private readonly spare: Buffer[] = [];
@@ -82,17 +83,45 @@ export class LineWriter {
 
   /** `line` must end with its newline. */
   write(line: string): void {
-    if (this.closing) return;
-    // A UTF-16 code unit is at most 3 UTF-8 bytes: if the worst case does not fit, start a new chunk.
-    if (this.used + line.length * 3 > this.chunkBytes) {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes.
+    const buf = this.claim(line.length * 3);
+    if (buf !== null) this.commit(this.claimedAt + buf.write(line, this.claimedAt, 'utf8'));
+  }
+
+  /**
+   * For a caller that encodes a line itself: the buffer to write it into, from `claimedAt`, with room
+   * for `maxBytes` (the current chunk, sent first if the line might not fit; a buffer of its own for
+   * a line larger than a chunk), or null once closed. `commit()` with the line's end must follow
+   * before anything else is written.
+   */
+  claim(maxBytes: number): Buffer | null {
+    if (this.closing) return null;
+    if (this.used + maxBytes > this.chunkBytes) {
       this.flush();
-      if (line.length * 3 > this.chunkBytes) {
-        this.enqueue(Buffer.from(line, 'utf8'), 1); // a line larger than a chunk goes alone
-        return;
+      if (maxBytes > this.chunkBytes) {
+        this.claimed = Buffer.allocUnsafeSlow(maxBytes); // goes alone
+        this.claimedAt = 0;
+        return this.claimed;
       }
     }
-    this.used += this.chunk.write(line, this.used, 'utf8');
-    this.lines++;
+    this.claimed = this.chunk;
+    this.claimedAt = this.used;
+    return this.chunk;
+  }
+
+  /** Where the claimed room starts. */
+  claimedAt = 0;
+
+  /** The line written into the claimed buffer ends at `end` (its newline included). */
+  commit(end: number): void {
+    const buf = this.claimed;
+    this.claimed = null;
+    if (buf === this.chunk) {
+      this.used = end;
+      this.lines++;
+    } else if (buf !== null) {
+      this.enqueue(buf.subarray(0, end), 1);
+    }
   }
 
   /** Writes what is left, then closes a file it opened. */

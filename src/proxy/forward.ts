@@ -467,6 +467,7 @@ export function forward(ex: Exchange, cluster: Cluster, o: ForwardOptions): void
     return;
   }
   if (!requestHasBody(ex)) {
+    ex.bytesIn = 0; // known now: the access log need not look at the request's headers again when it ends
     if (mirror !== null) sendMirror(mirror, method, o.upstreamPath, headers, null, o.timeoutMs);
     run.start(null);
     return;

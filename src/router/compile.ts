@@ -187,7 +187,6 @@ export function compileVirtualHost(
     routes.push(
       Object.freeze({
         name: r.name,
-        nameJson: prev !== undefined ? prev.nameJson : JSON.stringify(r.name), // same name: same JSON
         virtualHost: vh.name,
         origin,
         order: routes.length,

@@ -73,8 +73,6 @@ export interface RouteRequest {
 
 export interface CompiledRoute {
   readonly name: string;
-  /** `name` as a JSON string, made once: the access log writes it on every line. */
-  readonly nameJson: string;
   readonly virtualHost: string;
   /** Where the route came from: the YAML file or an xDS RouteConfiguration. */
   readonly origin: ConfigOrigin;

@@ -77,8 +77,6 @@ const UNLIMITED: CircuitBreakerLimits = { maxConnections: Infinity, maxPendingRe
 
 export class Cluster {
   readonly name: string;
-  /** `name` as a JSON string, made once: the access log writes it on every line. */
-  readonly nameJson: string;
   /** Config + TLS material hash: equal fingerprints mean the cluster can be reused as it is. */
   readonly fingerprint: string;
   readonly https: boolean;
@@ -109,7 +107,6 @@ export class Cluster {
 
   constructor(name: string, fingerprint: string, o: ClusterOptions) {
     this.name = name;
-    this.nameJson = JSON.stringify(name);
     this.fingerprint = fingerprint;
     this.balancer = o.balancer;
     this.policy = o.policy ?? 'round_robin';

@@ -17,8 +17,6 @@ export interface EndpointPoolOptions {
 
 export class Endpoint {
   readonly address: string; // "host:port" as configured or discovered
-  /** `address` as a JSON string, made once: the access log writes it on every line. */
-  readonly addressJson: string;
   readonly host: string;
   readonly port: number;
   weight: number;
@@ -48,7 +46,6 @@ export class Endpoint {
     this.weight = weight;
     this.priority = priority;
     this.address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    this.addressJson = JSON.stringify(this.address);
     this.origin = `${opts.tls ? 'https' : 'http'}://${this.address}`;
     this.servername = opts.serverName ?? hostname ?? host;
     this.connect = endpointConnector(opts);

@@ -48,7 +48,8 @@ function attributes(list: Array<{ key: string; value: AnyValue }> | undefined): 
   return out;
 }
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** `answerAfter`: each export is decoded at once but answered only when it settles (a slow collector). */
+export async function startOtlpReceiver(opts: { answerAfter?: Promise<void> } = {}): Promise<OtlpReceiver> {
   const state: OtlpReceiver = { url: '', spans: [], exports: 0, close: async () => undefined };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -77,7 +78,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           }
         }
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      void (opts.answerAfter ?? Promise.resolve()).then(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

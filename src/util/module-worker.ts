@@ -42,6 +42,11 @@ export class LazyWorker<Reply> {
     return true;
   }
 
+  /** Starts the thread now (unreferenced), so that its start-up is not paid when the first work comes. */
+  warm(): void {
+    this.start();
+  }
+
   /** One posted piece of work was answered. */
   done(): void {
     if (--this.busy === 0) this.worker?.unref(); // idle: it must not keep the process alive

@@ -81,7 +81,12 @@ export class SpanBatcher {
   constructor(
     private readonly url: string,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    // Start the worker with the config, not at the first batch: loading and compiling the
+    // OpenTelemetry modules in it costs ~100 ms of CPU, which would otherwise land on the same
+    // cores while the gateway is serving (~2 s after the first sampled request).
+    worker.warm();
+  }
 
   add(record: SpanRecord): void {
     if (this.closed) return;

@@ -113,6 +113,8 @@ export class SpanExport {
     this.key = JSON.stringify(cfg);
     this.ratio = cfg.sampleRatio;
     this.batcher = new SpanBatcher(tracesUrl(cfg.otlp.endpoint), 10_000);
+    // At ratio 0 only a client's sampled flag records a span: the worker starts if one comes.
+    if (this.ratio > 0) this.batcher.warm();
   }
 
   /** Sets the exchange's trace ids and, when this request is sampled, starts its server span (child of the client's context, if valid). */

@@ -34,7 +34,6 @@ class ClientSpan implements TrySpan {
   constructor(
     private readonly batcher: SpanBatcher,
     server: ServerSpanRecord,
-    method: string,
     target: UpstreamTarget,
     path: string,
     cluster: string,
@@ -50,7 +49,7 @@ class ClientSpan implements TrySpan {
       traceState: server.traceState,
       startMs: nowMs(),
       endMs: 0,
-      method,
+      method: server.method,
       status: 0,
       errorCode: null,
       host: target.host,
@@ -78,7 +77,7 @@ class ServerSpan implements RequestSpan {
   ) {}
 
   startTry(ex: Exchange, target: UpstreamTarget, path: string, resendCount: number): TrySpan {
-    return new ClientSpan(this.batcher, this.record, this.record.method, target, path, ex.cluster?.name ?? '', resendCount);
+    return new ClientSpan(this.batcher, this.record, target, path, ex.cluster?.name ?? '', resendCount);
   }
 
   end(ex: Exchange, status: number): void {

@@ -17,13 +17,13 @@ interface SpanRecordBase {
   status: number;
   /** The gateway's error code for a failed request or try, or null. */
   errorCode: string | null;
+  /** The client's `tracestate`, when it sent one with a valid parent (every span of the trace carries it). */
+  traceState: string | null;
 }
 
 /** The SERVER span of one request. */
 export interface ServerSpanRecord extends SpanRecordBase {
   kind: 'server';
-  /** The client's `tracestate`, when it sent one with a valid parent. */
-  traceState: string | null;
   /** '2' or '1.1'. */
   protocol: string;
   userAgent: string | null;
@@ -42,7 +42,6 @@ export interface ServerSpanRecord extends SpanRecordBase {
 /** The CLIENT span of one upstream try. */
 export interface ClientSpanRecord extends SpanRecordBase {
   kind: 'client';
-  traceState: string | null;
   host: string;
   port: number;
   /** The upstream URL without its query string. */

@@ -16,6 +16,7 @@ import type { ClusterChoice, CompiledRoute, CompiledVirtualHost, ForwardAction, 
 import { allOf, compileConditions } from './match.ts';
 import { RouteStats } from '../observability/request-stats.ts';
 import { RouteIndex } from './route-index.ts';
+import { jsonStringBytes } from '../util/json-ascii.ts';
 import { compilePrefixRewrite } from './rewrite.ts';
 import { compileStickyKey, describeSticky, SingleCluster, WeightedSplit } from './split.ts';
 
@@ -187,6 +188,7 @@ export function compileVirtualHost(
     routes.push(
       Object.freeze({
         name: r.name,
+        nameJson: prev?.name === r.name ? prev.nameJson : jsonStringBytes(r.name),
         virtualHost: vh.name,
         origin,
         order: routes.length,

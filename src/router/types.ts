@@ -73,6 +73,8 @@ export interface RouteRequest {
 
 export interface CompiledRoute {
   readonly name: string;
+  /** The name as a JSON string's bytes, for the access log (observability/access-line.ts). */
+  readonly nameJson: Uint8Array;
   readonly virtualHost: string;
   /** Where the route came from: the YAML file or an xDS RouteConfiguration. */
   readonly origin: ConfigOrigin;

@@ -7,6 +7,7 @@ import type { HashKeyFn } from './hash-key.ts';
 import type { ConfigOrigin } from '../config/merge.ts';
 import { ClusterStats } from '../observability/request-stats.ts';
 import { sliceYielder } from '../util/slice-yielder.ts';
+import { jsonStringBytes } from '../util/json-ascii.ts';
 
 // A cluster at run time: its endpoints (with their pools), its balancer, circuit breaker, outlier
 // detector, and the discovery and health checker that feed it. Built by compile() and reused by the
@@ -77,6 +78,8 @@ const UNLIMITED: CircuitBreakerLimits = { maxConnections: Infinity, maxPendingRe
 
 export class Cluster {
   readonly name: string;
+  /** The name as a JSON string's bytes, for the access log (observability/access-line.ts). */
+  readonly nameJson: Uint8Array;
   /** Config + TLS material hash: equal fingerprints mean the cluster can be reused as it is. */
   readonly fingerprint: string;
   readonly https: boolean;
@@ -107,6 +110,7 @@ export class Cluster {
 
   constructor(name: string, fingerprint: string, o: ClusterOptions) {
     this.name = name;
+    this.nameJson = jsonStringBytes(name);
     this.fingerprint = fingerprint;
     this.balancer = o.balancer;
     this.policy = o.policy ?? 'round_robin';

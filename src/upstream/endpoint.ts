@@ -1,6 +1,7 @@
 import { Pool, buildConnector } from 'undici';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
+import { jsonStringBytes } from '../util/json-ascii.ts';
 
 // One upstream address with its keep-alive connection pool and its live state.
 // The cluster hands balancers only the endpoints that may take traffic; health checks write
@@ -17,6 +18,8 @@ export interface EndpointPoolOptions {
 
 export class Endpoint {
   readonly address: string; // "host:port" as configured or discovered
+  /** The address as a JSON string's bytes, for the access log (observability/access-line.ts). */
+  readonly addressJson: Uint8Array;
   readonly host: string;
   readonly port: number;
   weight: number;
@@ -46,6 +49,7 @@ export class Endpoint {
     this.weight = weight;
     this.priority = priority;
     this.address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.addressJson = jsonStringBytes(this.address);
     this.origin = `${opts.tls ? 'https' : 'http'}://${this.address}`;
     this.servername = opts.serverName ?? hostname ?? host;
     this.connect = endpointConnector(opts);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { accessLineBound, encodeAccessLine } from '../../src/observability/access-line.ts';
 import type { Exchange } from '../../src/exchange.ts';
+import { jsonStringBytes } from '../../src/util/json-ascii.ts';
 
 // The access-log line is encoded byte by byte (src/observability/access-line.ts), not by a JSON
 // serializer: whatever a client or an operator put in a field — quotes, backslashes, controls,
@@ -11,7 +12,7 @@ import type { Exchange } from '../../src/exchange.ts';
 
 const tricky = fc.constantFrom('"', '\\', '\n', '\u0000', '\u007f', '\u00e9', '\u2028', '\ud800', '\udfff', '\u{1f600}');
 // Mostly-plain text too, long and short: values of over 8 characters with nothing to escape take
-// a native copy, the others the escaping loop (access-line.ts putChars), and both must agree.
+// a native copy, the others the escaping loop (util/json-ascii.ts), and both must agree.
 const plain = fc.string({ unit: fc.constantFrom(...'abcXYZ019/-_.:~ !#[]{}'), maxLength: 64 });
 const anyText = fc.oneof(
   fc.string({ unit: fc.oneof(tricky, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 1 })), maxLength: 40 }),
@@ -53,9 +54,9 @@ test('every line is one ASCII JSON object holding exactly the values given, with
         authority: x.authority,
         tlsVersion: x.tlsVersion,
         clientIp: x.clientIp,
-        route: x.route === null ? null : { name: x.route },
-        cluster: x.cluster === null ? null : { name: x.cluster },
-        endpoint: x.endpoint === null ? null : { address: x.endpoint },
+        route: x.route === null ? null : { name: x.route, nameJson: jsonStringBytes(x.route) },
+        cluster: x.cluster === null ? null : { name: x.cluster, nameJson: jsonStringBytes(x.cluster) },
+        endpoint: x.endpoint === null ? null : { address: x.endpoint, addressJson: jsonStringBytes(x.endpoint) },
         errorCode: x.errorCode,
         flags: 0,
         faultDelayMs: 0,
@@ -67,13 +68,18 @@ test('every line is one ASCII JSON object holding exactly the values given, with
       } as unknown as Exchange;
       const bound = accessLineBound(ex);
       const buf = Buffer.alloc(bound + 16, 0xff);
+      const before = Date.now();
       const end = encodeAccessLine(buf, 8, ex, x.status, x.durationMs);
+      const after = Date.now();
       assert.ok(end - 8 <= bound, `${end - 8} bytes written, ${bound} reserved`);
       for (let i = 0; i < 8; i++) assert.equal(buf[i], 0xff, 'nothing is written before the offset');
       const bytes = buf.subarray(8, end);
       assert.ok(bytes.every((b) => b < 0x80), 'the line is ASCII');
       assert.equal(bytes[bytes.length - 1], 0x0a);
       const line = JSON.parse(bytes.toString('latin1'));
+      assert.match(line.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const t = Date.parse(line.time);
+      assert.ok(t >= before && t <= after, `time ${line.time} is when the line was written`);
       assert.equal(line.requestId, x.requestId);
       assert.equal(line.method, x.method);
       assert.equal(line.path, x.path === '' ? undefined : x.path);
